@@ -1,0 +1,119 @@
+"""Bind the ops onto ``Tensor`` as methods and operators (``x.sum()``, ``a @ b``, ``a < b`` ...)."""
+from ..backend import xp
+from ..ops import elementwise as E, index as I, linalg as L, reduce as R, shape as S
+from .tensor import Tensor
+
+
+def _binary(op_cls):
+    def method(self, other):
+        a, b = E.operands(self, other)
+        return op_cls().apply(a, b)
+
+    def reflected(self, other):
+        a, b = E.operands(other, self)
+        return op_cls().apply(a, b)
+    return method, reflected
+
+
+def _compare(ufunc):
+    def method(self, other):
+        other = other._data if isinstance(other, Tensor) else other
+        try:
+            return Tensor._make(xp.asarray(ufunc(self._data, other)))
+        except ValueError:
+            raise RuntimeError(f"{ufunc.__name__}: shapes {tuple(self.shape)} and {xp.shape(other)} cannot be "
+                               f"broadcast together") from None
+    return method
+
+
+Tensor.__add__, Tensor.__radd__ = _binary(E.Add)
+Tensor.__sub__, Tensor.__rsub__ = _binary(E.Sub)
+Tensor.__mul__, Tensor.__rmul__ = _binary(E.Mul)
+Tensor.__truediv__ = lambda self, other: E.true_divide(self, other)
+Tensor.__rtruediv__ = lambda self, other: E.true_divide(other, self)
+Tensor.__pow__ = lambda self, other: E.pow(self, other)
+Tensor.__rpow__ = lambda self, other: E.pow(E.scalar_tensor(other, self) if not isinstance(other, Tensor) else other, self)
+Tensor.__matmul__ = lambda self, other: L.matmul(self, other)
+Tensor.__rmatmul__ = lambda self, other: L.matmul(other, self)
+Tensor.__neg__ = lambda self: E.Neg().apply(self)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: E.abs(self)
+Tensor.__getitem__ = lambda self, index: I.getitem(self, index)
+
+Tensor.__lt__ = Tensor.lt = _compare(xp.less)
+Tensor.__le__ = Tensor.le = _compare(xp.less_equal)
+Tensor.__gt__ = Tensor.gt = _compare(xp.greater)
+Tensor.__ge__ = Tensor.ge = _compare(xp.greater_equal)
+Tensor.__eq__ = Tensor.eq = _compare(xp.equal)
+Tensor.__ne__ = Tensor.ne = _compare(xp.not_equal)
+Tensor.logical_not = lambda self: Tensor._make(xp.logical_not(self._data))
+Tensor.__invert__ = Tensor.logical_not
+Tensor.__and__ = _compare(xp.logical_and)
+Tensor.__or__ = _compare(xp.logical_or)
+
+
+def _equal(self, other):
+    return self.shape == other.shape and bool(xp.array_equal(self._data, other._data))
+
+
+def _allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return bool(xp.allclose(self._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+Tensor.add = lambda self, other, alpha=1: self + (other if alpha == 1 else other * alpha)
+Tensor.sub = lambda self, other, alpha=1: self - (other if alpha == 1 else other * alpha)
+Tensor.mul = Tensor.__mul__
+Tensor.div = Tensor.__truediv__
+Tensor.pow = Tensor.__pow__
+Tensor.neg = Tensor.__neg__
+Tensor.matmul = Tensor.__matmul__
+Tensor.mm = Tensor.__matmul__
+Tensor.exp = E.exp
+Tensor.log = E.log
+Tensor.log1p = E.log1p
+Tensor.sqrt = E.sqrt
+Tensor.abs = E.abs
+Tensor.sigmoid = E.sigmoid
+Tensor.tanh = E.tanh
+Tensor.relu = E.relu
+Tensor.square = lambda self: self * self
+Tensor.sign = lambda self: Tensor._make(xp.sign(self._data))
+Tensor.clamp = E.clamp
+Tensor.clip = E.clamp
+Tensor.maximum = E.maximum
+Tensor.minimum = E.minimum
+Tensor.masked_fill = lambda self, mask, value: E.where(mask, value, self)
+Tensor.where = lambda self, condition, other: E.where(condition, self, other)
+Tensor.equal = _equal
+Tensor.allclose = _allclose
+
+Tensor.sum = R.sum
+Tensor.mean = R.mean
+Tensor.var = R.var
+Tensor.std = R.std
+Tensor.max = R.max
+Tensor.min = R.min
+Tensor.amax = R.amax
+Tensor.amin = R.amin
+Tensor.argmax = R.argmax
+Tensor.argmin = R.argmin
+Tensor.softmax = R.softmax
+Tensor.log_softmax = R.log_softmax
+Tensor.logsumexp = R.logsumexp
+Tensor.norm = lambda self, p=2, dim=None, keepdim=False: (
+    (self * self).sum(dim, keepdim).sqrt() if p == 2 else (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p))
+
+Tensor.reshape = S.reshape
+Tensor.view = S.reshape
+Tensor.view_as = lambda self, other: S.reshape(self, other.shape)
+Tensor.reshape_as = Tensor.view_as
+Tensor.flatten = S.flatten
+Tensor.unflatten = S.unflatten
+Tensor.squeeze = S.squeeze
+Tensor.unsqueeze = S.unsqueeze
+Tensor.permute = S.permute
+Tensor.transpose = S.transpose
+Tensor.t = S.t
+Tensor.expand = S.expand
+Tensor.expand_as = lambda self, other: S.expand(self, other.shape)
+Tensor.gather = I.gather

@@ -1,0 +1,448 @@
+"""Elementwise ops, with NumPy-style broadcasting and gradients summed back to each input's shape."""
+import numbers
+
+import numpy as np
+
+from .. import backend
+from ..backend import xp
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+
+
+# ---------------------------------------------------------------------------- operands and promotion
+def scalar_tensor(value, like: Tensor) -> Tensor:
+    """A Python number as a 0-d tensor, typed as PyTorch types a scalar operand next to ``like``."""
+    if isinstance(value, (bool, np.bool_)):
+        dtype = like.dtype
+    elif isinstance(value, (numbers.Integral, np.integer)):
+        dtype = like.dtype if like.dtype.kind != "b" else backend.int64
+    elif isinstance(value, (numbers.Real, np.floating)):
+        dtype = like.dtype if like.dtype.kind == "f" else backend.get_default_dtype()
+    else:
+        raise TypeError(f"unsupported operand of type {type(value).__name__} for a tensor of dtype {like.dtype}")
+    return Tensor._make(xp.asarray(value, dtype=dtype))
+
+
+def _result_dtype(a: Tensor, b: Tensor):
+    da, db = a.dtype, b.dtype
+    if da == db:
+        return da
+    fa, fb = da.kind == "f", db.kind == "f"
+    if fa != fb:
+        return da if fa else db  # int or bool next to a float takes the float's dtype
+    # Same category: a 0-d tensor does not widen a dimensioned one (PyTorch's rule).
+    if a.ndim == 0 and b.ndim > 0:
+        return db
+    if b.ndim == 0 and a.ndim > 0:
+        return da
+    return np.promote_types(da, db)
+
+
+def operands(a, b):
+    """Both operands as tensors of one dtype."""
+    if not isinstance(a, Tensor):
+        a = scalar_tensor(a, b) if not isinstance(a, (np.ndarray, list, tuple)) else Tensor(a)
+    if not isinstance(b, Tensor):
+        b = scalar_tensor(b, a) if not isinstance(b, (np.ndarray, list, tuple)) else Tensor(b)
+    if a.dtype != b.dtype:
+        dtype = _result_dtype(a, b)
+        a, b = a.to(dtype), b.to(dtype)
+    return a, b
+
+
+def unbroadcast(grad: Tensor, shape) -> Tensor:
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched, to get back ``shape``."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
+    if dims:
+        grad = grad.sum(dim=dims, keepdim=True)
+    return grad.reshape(shape)
+
+
+class BinaryOp(Function):
+    """Names the op and both shapes when broadcasting fails."""
+
+    symbol = ""
+
+    def apply(self, a, b):
+        try:
+            return Function.apply(self, a, b)
+        except ValueError as e:
+            if "broadcast" not in str(e):
+                raise
+            raise RuntimeError(
+                f"{self.name.lower()}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together"
+            ) from None
+
+
+# ---------------------------------------------------------------------------- dtype and copies
+class Cast(Function):
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, a):
+        return a.astype(self.dtype)
+
+    def backward(self, g, out):
+        (a,) = self.inputs
+        return (g.to(a.dtype),)
+
+
+class Clone(Function):
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g, out):
+        return (g,)
+
+
+# ---------------------------------------------------------------------------- arithmetic
+class Add(BinaryOp):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(g, b.shape) if b.requires_grad else None)
+
+
+class Sub(BinaryOp):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(-g, b.shape) if b.requires_grad else None)
+
+
+class Mul(BinaryOp):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        return (unbroadcast(g * b, a.shape) if a.requires_grad else None,
+                unbroadcast(g * a, b.shape) if b.requires_grad else None)
+
+
+class Div(BinaryOp):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        return (unbroadcast(g / b, a.shape) if a.requires_grad else None,
+                unbroadcast(-g * a / (b * b), b.shape) if b.requires_grad else None)
+
+
+class Pow(BinaryOp):
+    """``a ** b`` for tensors; at a = 0 the exponent's gradient is taken as 0 (PyTorch's convention)."""
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+        if b.requires_grad:
+            base_zero = Tensor._make((a._data == 0) & (b._data >= 0))
+            safe_log = where(base_zero, 1.0, a).log()
+            gb = unbroadcast(where(base_zero, 0.0, g * out * safe_log), b.shape)
+        return ga, gb
+
+
+class PowScalar(Function):
+    """``a ** c`` for a constant exponent c."""
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, a):
+        return a ** self.exponent
+
+    def backward(self, g, out):
+        (a,) = self.inputs
+        c = self.exponent
+        if c == 0:
+            return (g * 0.0,)
+        if c == 1:
+            return (g,)
+        if c == 2:
+            return (g * (2.0 * a),)
+        return (g * (c * a ** (c - 1)),)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g, out):
+        return (-g,)
+
+
+# ---------------------------------------------------------------------------- unary math
+class Exp(Function):
+    def forward(self, a):
+        return xp.exp(a)
+
+    def backward(self, g, out):
+        return (g * out,)
+
+
+class Log(Function):
+    def forward(self, a):
+        return xp.log(a)
+
+    def backward(self, g, out):
+        return (g / self.inputs[0],)
+
+
+class Log1p(Function):
+    def forward(self, a):
+        return xp.log1p(a)
+
+    def backward(self, g, out):
+        return (g / (self.inputs[0] + 1.0),)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        return xp.sqrt(a)
+
+    def backward(self, g, out):
+        return (g / (2.0 * out),)
+
+
+class Abs(Function):
+    def forward(self, a):
+        return xp.abs(a)
+
+    def backward(self, g, out):
+        return (g * const(xp.sign(self.inputs[0]._data)),)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        # Split by sign so exp never overflows.
+        e = xp.exp(-xp.abs(a))
+        return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+
+    def backward(self, g, out):
+        return (g * out * (1.0 - out),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        return xp.tanh(a)
+
+    def backward(self, g, out):
+        return (g * (1.0 - out * out),)
+
+
+# ---------------------------------------------------------------------------- piecewise (kinks get PyTorch's one-sided choice)
+class MaskedGrad(Function):
+    """Ops whose derivative is a constant per element: the gradient is ``g * slope``."""
+
+    def slope(self, a):
+        raise NotImplementedError
+
+    def backward(self, g, out):
+        a = self.inputs[0]._data
+        return (g * const(self.slope(a).astype(a.dtype, copy=False)),)
+
+
+class ReLU(MaskedGrad):
+    def forward(self, a):
+        return xp.maximum(a, 0).astype(a.dtype, copy=False)
+
+    def slope(self, a):
+        return a > 0
+
+
+class LeakyReLU(MaskedGrad):
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, a):
+        return xp.where(a > 0, a, a * self.negative_slope).astype(a.dtype, copy=False)
+
+    def slope(self, a):
+        return xp.where(a > 0, 1.0, self.negative_slope)
+
+
+class Hardsigmoid(MaskedGrad):
+    """relu6(x + 3) / 6: zero below -3, one above 3, linear in between."""
+
+    def forward(self, a):
+        return (xp.clip(a + 3.0, 0.0, 6.0) / 6.0).astype(a.dtype, copy=False)
+
+    def slope(self, a):
+        return ((a > -3.0) & (a < 3.0)) / 6.0
+
+
+class Clamp(MaskedGrad):
+    def __init__(self, min=None, max=None):
+        self.min, self.max = min, max
+
+    def forward(self, a):
+        return xp.clip(a, self.min, self.max).astype(a.dtype, copy=False)
+
+    def slope(self, a):
+        keep = xp.ones(a.shape, dtype=bool)
+        if self.min is not None:
+            keep &= a >= self.min
+        if self.max is not None:
+            keep &= a <= self.max
+        return keep
+
+
+class Softplus(Function):
+    """log(1 + exp(beta x)) / beta, reverting to x where beta x > threshold (PyTorch's rule)."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, a):
+        z = a * self.beta
+        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / self.beta
+        return xp.where(z > self.threshold, a, soft).astype(a.dtype, copy=False)
+
+    def backward(self, g, out):
+        (a,) = self.inputs
+        linear = const(a._data * self.beta > self.threshold)
+        return (where(linear, g, g * (a * self.beta).sigmoid()),)
+
+
+class Maximum(BinaryOp):
+    """Ties split the gradient equally between the two inputs, as in PyTorch."""
+
+    pick_first = staticmethod(np.greater)
+
+    def forward(self, a, b):
+        return xp.maximum(a, b) if self.pick_first is np.greater else xp.minimum(a, b)
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        share = self.pick_first(a._data, b._data) + 0.5 * (a._data == b._data)
+        share = share.astype(g.dtype, copy=False)
+        return (unbroadcast(g * const(share), a.shape) if a.requires_grad else None,
+                unbroadcast(g * const(1.0 - share), b.shape) if b.requires_grad else None)
+
+
+class Minimum(Maximum):
+    pick_first = staticmethod(np.less)
+
+
+class Where(Function):
+    def __init__(self, condition):
+        self.condition = condition
+
+    def forward(self, a, b):
+        try:
+            return xp.where(self.condition, a, b)
+        except ValueError:
+            raise RuntimeError(
+                f"where: condition {self.condition.shape}, input {a.shape} and other {b.shape} cannot be broadcast"
+            ) from None
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        zero = Tensor._make(xp.zeros((), g.dtype))
+        return (unbroadcast(Where(self.condition).apply(g, zero), a.shape) if a.requires_grad else None,
+                unbroadcast(Where(self.condition).apply(zero, g), b.shape) if b.requires_grad else None)
+
+
+# ---------------------------------------------------------------------------- functional forms
+def const(array) -> Tensor:
+    """An array that enters the graph as a constant."""
+    return Tensor._make(array)
+
+
+def where(condition, input, other):
+    cond = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if cond.dtype != bool:
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    input, other = operands(input, other)
+    return Where(cond).apply(input, other)
+
+
+def maximum(a, b):
+    a, b = operands(a, b)
+    return Maximum().apply(a, b)
+
+
+def minimum(a, b):
+    a, b = operands(a, b)
+    return Minimum().apply(a, b)
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of min or max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    return Clamp(min, max).apply(x)
+
+
+def pow(a, b):
+    if isinstance(a, Tensor) and not isinstance(b, Tensor) and isinstance(b, (numbers.Real, np.number)):
+        if a.dtype.kind != "f" and isinstance(b, (float, np.floating)):
+            a = a.to(backend.get_default_dtype())
+        return PowScalar(b).apply(a)
+    a, b = operands(a, b)
+    return Pow().apply(a, b)
+
+
+def true_divide(a, b):
+    a, b = operands(a, b)
+    if a.dtype.kind != "f":  # integer division is true division, in the default float dtype
+        a, b = a.to(backend.get_default_dtype()), b.to(backend.get_default_dtype())
+    return Div().apply(a, b)
+
+
+def _float_unary(op_cls):
+    def fn(x, *args):
+        if x.dtype.kind != "f":
+            x = x.to(backend.get_default_dtype())
+        return op_cls(*args).apply(x)
+    fn.__name__ = op_cls.__name__.lower()
+    return fn
+
+
+exp = _float_unary(Exp)
+log = _float_unary(Log)
+log1p = _float_unary(Log1p)
+sqrt = _float_unary(Sqrt)
+sigmoid = _float_unary(Sigmoid)
+tanh = _float_unary(Tanh)
+
+
+def abs(x):
+    return Abs().apply(x)
+
+
+def relu(x):
+    return ReLU().apply(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU(negative_slope).apply(x)
+
+
+def hardsigmoid(x):
+    return Hardsigmoid().apply(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus(beta, threshold).apply(x)

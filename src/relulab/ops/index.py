@@ -1,0 +1,87 @@
+"""Indexing: basic slices and advanced (integer or boolean) indices, e.g. ``logits[arange(N), labels]``."""
+from ..backend import xp
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+
+
+def _is_advanced(part):
+    return hasattr(part, "dtype") or isinstance(part, list)
+
+
+def normalize_index(index, shape, op="__getitem__"):
+    """Turn Tensors in an index into arrays, checking they hold integers or booleans."""
+    parts = index if isinstance(index, tuple) else (index,)
+    out = []
+    for part in parts:
+        if isinstance(part, Tensor):
+            part = part._data
+        elif isinstance(part, list):
+            part = xp.asarray(part)
+            if part.size == 0:
+                part = part.astype(xp.int64)
+        if hasattr(part, "dtype") and getattr(part, "ndim", 0) >= 0 and not isinstance(part, (int, bool)):
+            if part.dtype.kind not in "iub":
+                raise IndexError(f"{op}: tensors used as indices must be long, int or bool, got {part.dtype} "
+                                 f"(indexing a tensor of shape {tuple(shape)})")
+        out.append(part)
+    return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
+
+
+def _index_error(op, index, shape, err):
+    return IndexError(f"{op}: index {index!r} is invalid for a tensor of shape {tuple(shape)}: {err}")
+
+
+class GetItem(Function):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a):
+        try:
+            return a[self.index]
+        except IndexError as e:
+            raise _index_error("__getitem__", self.index, a.shape, e) from None
+
+    def backward(self, g, out):
+        a = self.inputs[0]
+        return (IndexAdd(a.shape, self.index).apply(g),)
+
+
+class IndexAdd(Function):
+    """zeros(shape) with ``g`` added at ``index`` (repeated indices add up): the adjoint of GetItem."""
+
+    def __init__(self, shape, index):
+        self.shape, self.index = shape, index
+
+    def forward(self, g):
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        parts = self.index if isinstance(self.index, tuple) else (self.index,)
+        if any(_is_advanced(p) and getattr(p, "dtype", None) != bool for p in parts):
+            xp.add.at(out, self.index, g)  # integer arrays may repeat a position
+        else:
+            out[self.index] = g
+        return out
+
+    def backward(self, gg, out):
+        return (gg[self.index],)
+
+
+def getitem(x, index):
+    index = normalize_index(index, x.shape)
+    out = GetItem(index).apply(x)
+    if not any(_is_advanced(p) for p in (index if isinstance(index, tuple) else (index,))):
+        out._vc = x._vc  # basic indexing returns a view
+    return out
+
+
+def gather(x, dim, index):
+    """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (2-D shown; any rank works)."""
+    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"gather: index must be an integer tensor, got {idx.dtype}")
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"gather: index of shape {idx.shape} must have as many dimensions as input "
+                           f"of shape {tuple(x.shape)}")
+    axis = dim % x.ndim
+    grids = list(xp.ogrid[tuple(slice(n) for n in idx.shape)])
+    grids[axis] = idx
+    return getitem(x, tuple(grids))

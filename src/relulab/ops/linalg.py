@@ -1,0 +1,73 @@
+"""Matrix products: batched ``matmul`` and the fused ``linear`` (x Wᵀ + b) that every dense layer uses."""
+from ..backend import xp
+from ..autograd.function import Function
+from .elementwise import operands, unbroadcast
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        try:
+            return xp.matmul(a, b)
+        except ValueError:
+            raise RuntimeError(f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied") from None
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        # Promote 1-D operands to matrices, as matmul itself does, so one formula covers every case.
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = g2.unsqueeze(-2)
+        if b.ndim == 1:
+            g2 = g2.unsqueeze(-1)
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g2 @ b2.mT, a2.shape).reshape(a.shape)
+        if b.requires_grad:
+            gb = unbroadcast(a2.mT @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def matmul(a, b):
+    a, b = operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes {tuple(a.shape)} "
+                           f"and {tuple(b.shape)}")
+    return MatMul().apply(a, b)
+
+
+class Linear(Function):
+    """y = x Wᵀ + b over the last dimension of x."""
+
+    def forward(self, x, w, b=None):
+        if x.shape[-1:] != w.shape[1:]:
+            raise RuntimeError(f"linear: input of shape {x.shape} does not match weight of shape {w.shape} "
+                               f"(expected last dimension {w.shape[1]})")
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, g, out):
+        x, w = self.inputs[:2]
+        gx = g @ w if x.requires_grad else None
+        gw = None
+        if w.requires_grad:
+            gw = g.reshape(-1, g.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
+        grads = (gx, gw)
+        if len(self.inputs) == 3:
+            b = self.inputs[2]
+            grads += (g.reshape(-1, g.shape[-1]).sum(dim=0) if b.requires_grad else None,)
+        return grads
+
+
+def linear(x, weight, bias=None):
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear: weight must be 2-D, got shape {tuple(weight.shape)}")
+    if x.ndim == 0:
+        raise RuntimeError("linear: input must have at least 1 dimension")
+    if x.dtype != weight.dtype:
+        raise RuntimeError(f"linear: input dtype {x.dtype} does not match weight dtype {weight.dtype}")
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Linear().apply(*inputs)

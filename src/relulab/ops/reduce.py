@@ -1,0 +1,224 @@
+"""Reductions (sum, mean, max/min, var), arg-reductions and the softmax family."""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from .. import backend
+from ..backend import xp
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from .elementwise import const
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def normalize_dims(dim, ndim, op):
+    """``dim`` (None, an int or a sequence) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        span = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
+        if not -span <= d < span:
+            raise IndexError(f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions")
+        out.append(d % span if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _keepdim_shape(shape, dims):
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+class Sum(Function):
+    def __init__(self, dims, keepdim):
+        self.dims, self.keepdim = dims, keepdim
+
+    def forward(self, a):
+        return xp.sum(a, axis=self.dims if a.ndim else None, keepdims=self.keepdim)
+
+    def backward(self, g, out):
+        (a,) = self.inputs
+        if not self.keepdim and a.ndim:
+            g = g.reshape(_keepdim_shape(a.shape, self.dims))
+        return (g.expand(a.shape),)
+
+
+class SelectReduce(Function):
+    """max/min over dims.  The gradient flows to the selected element(s) through a constant weight mask."""
+
+    def __init__(self, dims, keepdim, largest, mask_fn):
+        self.dims, self.keepdim, self.largest, self.mask_fn = dims, keepdim, largest, mask_fn
+
+    def forward(self, a):
+        if a.size == 0:
+            raise RuntimeError(f"{'max' if self.largest else 'min'}: cannot reduce an empty tensor of shape {a.shape}")
+        axis = self.dims if a.ndim else None
+        return (xp.max if self.largest else xp.min)(a, axis=axis, keepdims=self.keepdim)
+
+    def backward(self, g, out):
+        (a,) = self.inputs
+        kshape = _keepdim_shape(a.shape, self.dims)
+        mask = self.mask_fn(a._data, out._data.reshape(kshape), self.dims)
+        return (g.reshape(kshape).expand(a.shape) * const(mask.astype(a.dtype, copy=False)),)
+
+
+def _even_mask(a, m, dims):
+    """Full reductions share the gradient evenly among tied extremes (PyTorch's amax rule)."""
+    hit = a == m
+    return hit / hit.sum(axis=dims, keepdims=True)
+
+
+def _reduce_extreme(x, dim, keepdim, largest):
+    name = "max" if largest else "min"
+    if dim is None:
+        return SelectReduce(normalize_dims(None, x.ndim, name), False, largest, _even_mask).apply(x)
+    (axis,) = normalize_dims(dim, x.ndim, name)
+    if x.shape and x.shape[axis] == 0:
+        raise IndexError(f"{name}: cannot reduce over dimension {dim} of size 0 (shape {tuple(x.shape)})")
+    idx = (xp.argmax if largest else xp.argmin)(x._data, axis=axis if x.ndim else None, keepdims=True)
+
+    def first_hit(a, m, dims):  # with a dim, only the index returned gets the gradient
+        onehot = xp.zeros(a.shape, dtype=bool)
+        if a.ndim:
+            xp.put_along_axis(onehot, idx, True, axis=axis)
+        else:
+            onehot[...] = True
+        return onehot
+
+    values = SelectReduce((axis,) if x.ndim else (), keepdim, largest, first_hit).apply(x)
+    indices = idx if keepdim or not x.ndim else xp.squeeze(idx, axis=axis)
+    return ValuesIndices(values, Tensor._make(indices.astype(backend.int64)))
+
+
+def sum(x, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "bi" and x.dtype != backend.int64:
+        x = x.to(backend.int64)
+    return Sum(normalize_dims(dim, x.ndim, "sum"), keepdim).apply(x)
+
+
+def mean(x, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"mean: input dtype should be floating point, got {x.dtype}")
+    dims = normalize_dims(dim, x.ndim, "mean")
+    count = int(np.prod([x.shape[d] for d in dims])) if x.ndim else 1
+    return Sum(dims, keepdim).apply(x) * (1.0 / count if count else float("nan"))
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """Variance with Bessel's correction by default (``correction=1``), as PyTorch."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    dims = normalize_dims(dim, x.ndim, "var")
+    count = int(np.prod([x.shape[d] for d in dims])) if x.ndim else 1
+    centered = x - mean(x, dims, keepdim=True)
+    dof = count - correction
+    return Sum(dims, keepdim).apply(centered * centered) * (1.0 / dof if dof > 0 else float("nan"))
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(x, dim, unbiased, keepdim, correction).sqrt()
+
+
+def max(x, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+        return maximum(x, dim)
+    return _reduce_extreme(x, dim, keepdim, True)
+
+
+def min(x, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+        return minimum(x, dim)
+    return _reduce_extreme(x, dim, keepdim, False)
+
+
+def amax(x, dim=None, keepdim=False):
+    return SelectReduce(normalize_dims(dim, x.ndim, "amax"), keepdim, True, _even_mask).apply(x)
+
+
+def amin(x, dim=None, keepdim=False):
+    return SelectReduce(normalize_dims(dim, x.ndim, "amin"), keepdim, False, _even_mask).apply(x)
+
+
+def _arg_extreme(x, dim, keepdim, largest):
+    name = "argmax" if largest else "argmin"
+    if x._data.size == 0:
+        raise RuntimeError(f"{name}: cannot take {name} of an empty tensor of shape {tuple(x.shape)}")
+    fn = xp.argmax if largest else xp.argmin
+    if dim is None:
+        out = fn(x._data.reshape(-1))
+        out = xp.reshape(out, (1,) * x.ndim) if keepdim else xp.asarray(out)
+    else:
+        (axis,) = normalize_dims(dim, x.ndim, name)
+        out = fn(x._data, axis=axis if x.ndim else None, keepdims=keepdim)
+    return Tensor._make(xp.asarray(out, dtype=backend.int64))
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _arg_extreme(x, dim, keepdim, True)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _arg_extreme(x, dim, keepdim, False)
+
+
+# ---------------------------------------------------------------------------- softmax family
+class Softmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        e = xp.exp(a - xp.max(a, axis=self.axis, keepdims=True))  # shift by the max: exp never overflows
+        return e / xp.sum(e, axis=self.axis, keepdims=True)
+
+    def backward(self, g, out):
+        return (out * (g - (g * out).sum(dim=self.axis, keepdim=True)),)
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        shifted = a - xp.max(a, axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
+
+    def backward(self, g, out):
+        return (g - out.exp() * g.sum(dim=self.axis, keepdim=True),)
+
+
+def _softmax_axis(x, dim, op):
+    if dim is None:  # PyTorch's legacy implicit choice
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    (axis,) = normalize_dims(dim, x.ndim, op)
+    return axis
+
+
+def softmax(x, dim=None, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return Softmax(None).apply(x)
+    return Softmax(_softmax_axis(x, dim, "softmax")).apply(x)
+
+
+def log_softmax(x, dim=None, dtype=None):
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return LogSoftmax(None).apply(x)
+    return LogSoftmax(_softmax_axis(x, dim, "log_softmax")).apply(x)
+
+
+def logsumexp(x, dim, keepdim=False):
+    dims = normalize_dims(dim, x.ndim, "logsumexp")
+    m = amax(x, dims, keepdim=True).detach()
+    out = (x - m).exp().sum(dim=dims, keepdim=True).log() + m
+    return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
