@@ -372,7 +372,7 @@ class Tensor:
     def __repr__(self):
         extras = []
         default_dtypes = (backend.get_default_dtype(), backend.int64, backend.bool_)
-        if self.dtype not in default_dtypes or self._data.size == 0:
+        if self.dtype not in default_dtypes:
             extras.append(f"dtype=relulab.{self.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn={self._ctx!r}")

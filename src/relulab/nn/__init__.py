@@ -1,0 +1,7 @@
+"""``relulab.nn``: modules, layers, losses and initialisation, named as in ``torch.nn``."""
+from . import functional, init
+from .layers import (Dropout, Flatten, Hardsigmoid, Identity, LeakyReLU, Linear, LogSoftmax, ModuleList, ReLU,
+                     Sequential, Sigmoid, Softmax, Softplus, Tanh)
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import Module
+from .parameter import Buffer, Parameter

@@ -237,6 +237,16 @@ class Sigmoid(Function):
         return (g * out * (1.0 - out),)
 
 
+class LogSigmoid(Function):
+    """log sigmoid(x) = min(x, 0) - log1p(exp(-|x|)), finite for any x."""
+
+    def forward(self, a):
+        return xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a)))
+
+    def backward(self, g, out):
+        return (g * (-self.inputs[0]).sigmoid(),)
+
+
 class Tanh(Function):
     def forward(self, a):
         return xp.tanh(a)
@@ -426,6 +436,7 @@ log1p = _float_unary(Log1p)
 sqrt = _float_unary(Sqrt)
 sigmoid = _float_unary(Sigmoid)
 tanh = _float_unary(Tanh)
+logsigmoid = _float_unary(LogSigmoid)
 
 
 def abs(x):

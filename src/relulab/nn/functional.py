@@ -1,0 +1,225 @@
+"""``relulab.nn.functional``: activations, dropout and losses as functions (PyTorch's names and arguments).
+
+The losses follow lecture 1's L = (1/N) Σ e_n with e = |y − ŷ| (MAE, ``l1_loss``) or e = (y − ŷ)² (MSE,
+``mse_loss``), and lecture 2's cross-entropy  L = −Σ_i ŷ_i ln y′_i  with y′ = softmax(logits).
+"""
+import warnings
+
+import numpy as np
+
+from .. import backend
+from ..backend import xp
+from ..autograd.tensor import Tensor
+from ..ops.elementwise import (const, hardsigmoid, leaky_relu, logsigmoid, relu, sigmoid, softplus,  # noqa: F401
+                               tanh)
+from ..ops.linalg import linear  # noqa: F401
+from ..ops.reduce import log_softmax, softmax  # noqa: F401
+from ..ops.shape import flatten  # noqa: F401
+from ..random import _generator
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, op):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction (choose mean, sum or none)")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_pair(input, target, op):
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"{op}: target size {tuple(target.shape)} differs from input size {tuple(input.shape)}; "
+                      "they will be broadcast, which is rarely what you want", stacklevel=3)
+
+
+def dropout(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zero each element with probability p and scale survivors by 1/(1−p) (inverted dropout); identity in eval."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = _generator(generator).uniform(0.0, 1.0, input.shape) >= p
+    return input * const((keep / (1.0 - p)).astype(input.dtype))
+
+
+def one_hot(tensor, num_classes=-1):
+    labels = tensor._data
+    if labels.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot: is only applicable to index tensors, got {labels.dtype}")
+    n = int(labels.max()) + 1 if num_classes == -1 else num_classes
+    if labels.size and (labels.min() < 0 or labels.max() >= n):
+        raise RuntimeError(f"one_hot: class values must be in [0, {n}), got min {labels.min()} max {labels.max()}")
+    return Tensor._make((labels[..., None] == np.arange(n)).astype(backend.int64))
+
+
+# ---------------------------------------------------------------------------- regression losses
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """MAE: e = |y − ŷ|, averaged (``mean``), summed, or kept per element (``none``)."""
+    _check_reduction(reduction, "l1_loss")
+    _check_pair(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """MSE: e = (y − ŷ)², averaged (``mean``), summed, or kept per element (``none``)."""
+    _check_reduction(reduction, "mse_loss")
+    _check_pair(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+# ---------------------------------------------------------------------------- classification losses
+def _class_rows(input, target, op):
+    """Input as (M, C) rows with classes last, and the integer target as (M,): covers (C,), (N, C), (N, C, d...)."""
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
+    t = target._data if isinstance(target, Tensor) else xp.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: expected integer class indices as target (dtype int64), got {t.dtype}; "
+                           "for class probabilities the target must have the input's shape "
+                           f"{tuple(input.shape)}")
+    expected = input.shape[1:] if input.ndim == 1 else (input.shape[0],) + input.shape[2:]
+    if input.ndim == 1:
+        expected = ()
+    if tuple(t.shape) != tuple(expected):
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} needs a target of shape {tuple(expected)}, "
+                         f"got {tuple(t.shape)}")
+    n_classes = input.shape[0] if input.ndim == 1 else input.shape[1]
+    if input.ndim == 1:
+        rows = input.reshape(1, n_classes)
+    elif input.ndim == 2:
+        rows = input
+    else:
+        rows = input.permute(0, *range(2, input.ndim), 1).reshape(-1, n_classes)
+    return rows, t.reshape(-1), n_classes
+
+
+def _check_weight(weight, n_classes, op):
+    if weight is not None and tuple(weight.shape) != (n_classes,):
+        raise ValueError(f"{op}: weight must have shape ({n_classes},) for {n_classes} classes, "
+                         f"got {tuple(weight.shape)}")
+
+
+def _nll_rows(logp, labels, n_classes, weight, ignore_index, op):
+    """Per-row −w[y]·log p[y] and the per-row weight w[y] (0 where the label is ignored)."""
+    valid = labels != ignore_index
+    bad = valid & ((labels < 0) | (labels >= n_classes))
+    if bad.any():
+        raise IndexError(f"{op}: target {labels[bad][0]} is out of bounds for {n_classes} classes")
+    all_valid = bool(valid.all())
+    safe = labels if all_valid else xp.where(valid, labels, 0)
+    picked = logp[xp.arange(labels.shape[0]), safe]
+    if weight is None:
+        row_weight = None if all_valid else const(valid.astype(logp.dtype))
+    else:
+        row_weight = weight[safe] if all_valid else weight[safe] * const(valid.astype(logp.dtype))
+    nll = -picked if row_weight is None else -picked * row_weight
+    return nll, row_weight, valid
+
+
+def _weighted_reduce(per_row, row_weight, n_rows, reduction, target_shape):
+    if reduction == "none":
+        return per_row.reshape(target_shape)
+    total = per_row.sum()
+    if reduction == "sum":
+        return total
+    return total / row_weight.sum() if row_weight is not None else total * (1.0 / n_rows if n_rows else float("nan"))
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of log-probabilities: −w[y]·input[y], mean weighted by w[y] as in PyTorch."""
+    _check_reduction(reduction, "nll_loss")
+    rows, labels, n_classes = _class_rows(input, target, "nll_loss")
+    _check_weight(weight, n_classes, "nll_loss")
+    nll, row_weight, _ = _nll_rows(rows, labels, n_classes, weight, ignore_index, "nll_loss")
+    return _weighted_reduce(nll, row_weight, labels.shape[0], reduction, xp.shape(_target_array(target)))
+
+
+def _target_array(target):
+    return target._data if isinstance(target, Tensor) else xp.asarray(target)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits: log_softmax, then −Σ_i ŷ_i ln y′_i.  The softmax is inside, as in PyTorch.
+
+    ``target`` holds class indices (int64, shape without the class dimension) or class probabilities (float,
+    same shape as ``input``).  ``label_smoothing`` ε mixes the target with the uniform distribution:
+    (1−ε)·ŷ + ε/C.
+    """
+    _check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    class_dim = 0 if input.ndim == 1 else 1
+    if isinstance(target, Tensor) and target.dtype.kind == "f":
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
+    rows, labels, n_classes = _class_rows(input, target, "cross_entropy")
+    _check_weight(weight, n_classes, "cross_entropy")
+    logp = log_softmax(rows, dim=1)
+    nll, row_weight, valid = _nll_rows(logp, labels, n_classes, weight, ignore_index, "cross_entropy")
+    target_shape = xp.shape(_target_array(target))
+    loss = _weighted_reduce(nll, row_weight, labels.shape[0], reduction, target_shape)
+    if label_smoothing == 0.0:
+        return loss
+    # The uniform part: −Σ_c w_c log p_c per row, dropped where the label is ignored.
+    smooth = -(logp if weight is None else logp * weight).sum(dim=1)
+    if not valid.all():
+        smooth = smooth * const(valid.astype(logp.dtype))
+    smooth_red = _weighted_reduce(smooth, row_weight, labels.shape[0], reduction, target_shape)
+    return (1.0 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth_red
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim):
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"cross_entropy: class-probability target of shape {tuple(target.shape)} must match "
+                         f"input of shape {tuple(input.shape)}")
+    n_classes = input.shape[class_dim]
+    _check_weight(weight, n_classes, "cross_entropy")
+    if label_smoothing > 0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    logp = log_softmax(input, dim=class_dim)
+    terms = logp * target
+    if weight is not None:
+        terms = terms * weight.reshape((n_classes,) + (1,) * (input.ndim - class_dim - 1))
+    if reduction == "none":
+        return -terms.sum(dim=class_dim)
+    if reduction == "sum":
+        return -terms.sum()
+    return -terms.sum() * (n_classes / input.numel() if input.numel() else float("nan"))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """−w·[p·y·ln σ(x) + (1−y)·ln(1−σ(x))], computed from logits with log σ so it never overflows."""
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must be the same "
+                         f"as input size {tuple(input.shape)}")
+    log_sig = logsigmoid(input)
+    log_weight = 1.0 if pos_weight is None else (pos_weight - 1.0) * target + 1.0
+    # ln(1 − σ(x)) = ln σ(x) − x
+    loss = (1.0 - target) * input - log_weight * log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """−w·[y·ln p + (1−y)·ln(1−p)] on probabilities; logs are clamped at −100 as in PyTorch."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"binary_cross_entropy: target size {tuple(target.shape)} must be the same as input "
+                         f"size {tuple(input.shape)}")
+    loss = -(target * input.log().clamp(min=-100.0) + (1.0 - target) * (1.0 - input).log().clamp(min=-100.0))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
