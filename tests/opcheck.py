@@ -99,7 +99,7 @@ def _np_rl(t):
 
 
 def _np_torch(t):
-    return t.detach().cpu().numpy()
+    return t.detach().cpu().numpy(force=True)
 
 
 def _is_float(arr):

@@ -48,6 +48,8 @@ Tensor.__eq__ = Tensor.eq = _compare(xp.equal)
 Tensor.__ne__ = Tensor.ne = _compare(xp.not_equal)
 Tensor.logical_not = lambda self: Tensor._make(xp.logical_not(self._data))
 Tensor.__invert__ = Tensor.logical_not
+Tensor.all = lambda self, dim=None, keepdim=False: Tensor._make(xp.asarray(xp.all(self._data, axis=dim, keepdims=keepdim)))
+Tensor.any = lambda self, dim=None, keepdim=False: Tensor._make(xp.asarray(xp.any(self._data, axis=dim, keepdims=keepdim)))
 Tensor.__and__ = _compare(xp.logical_and)
 Tensor.__or__ = _compare(xp.logical_or)
 
