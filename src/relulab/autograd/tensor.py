@@ -34,7 +34,10 @@ class Tensor:
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        self._data = _to_array(data, dtype)
+        self._init_leaf(_to_array(data, dtype), requires_grad)
+
+    def _init_leaf(self, array, requires_grad):
+        self._data = array
         self.grad = None
         self._ctx = None
         self._vc = [0]

@@ -332,21 +332,20 @@ class Softplus(Function):
 class Maximum(BinaryOp):
     """Ties split the gradient equally between the two inputs, as in PyTorch."""
 
-    pick_first = staticmethod(np.greater)
+    select, wins = staticmethod(xp.maximum), staticmethod(xp.greater)
 
     def forward(self, a, b):
-        return xp.maximum(a, b) if self.pick_first is np.greater else xp.minimum(a, b)
+        return self.select(a, b)
 
     def backward(self, g, out):
         a, b = self.inputs
-        share = self.pick_first(a._data, b._data) + 0.5 * (a._data == b._data)
-        share = share.astype(g.dtype, copy=False)
+        share = (self.wins(a._data, b._data) + 0.5 * (a._data == b._data)).astype(g.dtype, copy=False)
         return (unbroadcast(g * const(share), a.shape) if a.requires_grad else None,
                 unbroadcast(g * const(1.0 - share), b.shape) if b.requires_grad else None)
 
 
 class Minimum(Maximum):
-    pick_first = staticmethod(np.less)
+    select, wins = staticmethod(xp.minimum), staticmethod(xp.less)
 
 
 class Where(Function):
