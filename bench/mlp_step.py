@@ -13,38 +13,15 @@ import time
 import numpy as np
 
 
-def relulab_step_fn(w1, b1, w2, b2, x, y, lr):
-    import relulab
-    from relulab import nn
-
+def make_step(lib, w1, b1, w2, b2, x, y, lr):
+    """The same training step for ``lib`` = relulab or torch: the APIs match, so only the module differs."""
+    nn = lib.nn
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-    for p, value in zip(model.parameters(), (w1, b1, w2, b2)):
-        p.data = relulab.tensor(value)
-    loss_fn = nn.CrossEntropyLoss()
-    xt, yt = relulab.tensor(x), relulab.tensor(y)
-    params = list(model.parameters())
-
-    def step():
-        for p in params:
-            p.grad = None
-        loss = loss_fn(model(xt), yt)
-        loss.backward()
-        with relulab.no_grad():
-            for p in params:
-                p -= lr * p.grad
-        return loss.item()
-    return step
-
-
-def torch_step_fn(w1, b1, w2, b2, x, y, lr):
-    import torch
-
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    with torch.no_grad():
+    with lib.no_grad():
         for p, value in zip(model.parameters(), (w1, b1, w2, b2)):
-            p.copy_(torch.from_numpy(value))
-    loss_fn = torch.nn.CrossEntropyLoss()
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+            p.copy_(lib.from_numpy(value))
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = lib.from_numpy(x), lib.from_numpy(y)
     params = list(model.parameters())
 
     def step():
@@ -52,7 +29,7 @@ def torch_step_fn(w1, b1, w2, b2, x, y, lr):
             p.grad = None
         loss = loss_fn(model(xt), yt)
         loss.backward()
-        with torch.no_grad():
+        with lib.no_grad():
             for p in params:
                 p -= lr * p.grad
         return loss.item()
@@ -86,8 +63,10 @@ def main():
     x = rng.normal(size=(256, 784)).astype(np.float32)
     y = rng.integers(0, 10, 256).astype(np.int64)
 
-    rl_step = relulab_step_fn(w1, b1, w2, b2, x, y, 0.01)
-    pt_step = torch_step_fn(w1, b1, w2, b2, x, y, 0.01)
+    import relulab
+    import torch
+    rl_step = make_step(relulab, w1, b1, w2, b2, x, y, 0.01)
+    pt_step = make_step(torch, w1, b1, w2, b2, x, y, 0.01)
     l_rl, l_pt = rl_step(), pt_step()
     print(f"first-step loss: relulab {l_rl:.6f}  torch {l_pt:.6f}")
     rl_times, pt_times = [], []

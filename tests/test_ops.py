@@ -367,6 +367,9 @@ case("gather_dim_neg1_method", lambda lib, a: a.gather(-1, T(lib, GIDX)), XI)
 case("gather_dim0", lambda lib, a: a.gather(0, T(lib, np.array([[4, 0, 0, 1], [4, 4, 2, 3]]))), XI)
 case("gather_labels", lambda lib, a: a.gather(1, T(lib, LABELS[:, None])), XI)
 case("gather_3d", lambda lib, a: a.gather(2, T(lib, np.array([[[0, 3], [1, 1], [2, 0]]] * 2))), XS)
+case("gather_0d", lambda lib, a: a.gather(0, T(lib, np.array(0))), X0,
+     bugs="BUG: gather on a 0-d tensor (dim=0, 0-d index) raises ZeroDivisionError (dim % x.ndim with ndim 0); "
+          "torch returns the element")
 case("index_zero_size", lambda lib, a: a[:, 1:], np.zeros((0, 3)))
 
 # ============================================================================================ cat / stack
@@ -491,6 +494,19 @@ def test_factory_dtypes_match_torch(torch):
     assert rl.tensor([1, 2]).dtype == rl.int64
     for arr in (np.zeros(2, np.float64), np.zeros(2, np.float32), np.zeros(2, np.int32), np.zeros(2, np.int64)):
         assert _dt(rl.tensor(arr)) == _dt(torch.tensor(arr))
+    for scalar in (np.float64(1.5), np.float32(1.5), np.int32(1), np.int64(2)):
+        assert _dt(rl.tensor(scalar)) == _dt(torch.tensor(scalar)), scalar
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: tensor([np.float64(1.5)]) (a list of NumPy float64 scalars) is "
+                                       "float32; torch keeps float64")
+def test_factory_list_of_numpy_scalars(torch):
+    data = [np.float64(1.5), np.float64(2.0)]
+    assert _dt(rl.tensor(data)) == _dt(torch.tensor(data)) == "float64"
+
+
+def _bug(name, fn, reason):
+    return pytest.param(name, fn, id=name, marks=pytest.mark.xfail(strict=True, reason=reason))
 
 
 PROMOTION = [
@@ -534,10 +550,30 @@ PROMOTION = [
     ("full int", lambda lib: lib.full((2,), 3)),
     ("full float", lambda lib: lib.full((2,), 3.0)),
     ("ones_like f64", lambda lib: lib.ones_like(lib.tensor([1.0], dtype=lib.float64))),
+    ("bool * pyfloat", lambda lib: lib.tensor([True, False]) * 2.5),
+    ("bool + bool", lambda lib: lib.tensor([True]) + lib.tensor([False])),
+    ("int + pybool", lambda lib: lib.tensor([1, 2]) + True),
+    ("u8 + i64 0-d", lambda lib: lib.tensor(np.array([1, 2], np.uint8)) + lib.tensor(3)),
+    ("f16 + f32 0-d", lambda lib: lib.tensor([1.0], dtype=lib.float16) + lib.tensor(1.0)),
+    ("i64 0-d + f32", lambda lib: lib.tensor(3) + lib.tensor([1.0, 2.0])),
+    ("f32 + np.float64 scalar", lambda lib: lib.tensor([1.0]) + np.float64(0.5)),
+    ("pyint ** int", lambda lib: 2 ** lib.tensor([1, 2])),
+    ("sigmoid(int)", lambda lib: lib.sigmoid(lib.tensor([1, 2]))),
+    ("clamp(int, int)", lambda lib: lib.clamp(lib.tensor([1, 2, 3]), min=2)),
+    _bug("bool * pyint", lambda lib: lib.tensor([True, False]) * 2,
+         "BUG: bool tensor * python int stays bool (values [True, False]); torch promotes to int64 ([2, 0])"),
+    _bug("bool + pyint", lambda lib: lib.tensor([True, False]) + 3,
+         "BUG: bool tensor + python int gives bool [True, True]; torch gives int64 [4, 3]"),
+    _bug("bool + i64 0-d", lambda lib: lib.tensor([True, False]) + lib.tensor(3),
+         "BUG: bool tensor + 0-d int64 tensor gives bool [True, True]; torch gives int64 [4, 3] (the 0-d rule "
+         "applies only within a category, and bool and int are different categories)"),
+    _bug("clamp(int, float)", lambda lib: lib.clamp(lib.tensor([1, 2]), min=1.5),
+         "BUG: clamp(int64 tensor [1, 2], min=1.5) gives int64 [1, 2]; torch promotes to float32 [1.5, 2.0]"),
 ]
 
 
-@pytest.mark.parametrize("name,fn", PROMOTION, ids=[p[0] for p in PROMOTION])
+@pytest.mark.parametrize("name,fn", [p if isinstance(p, type(pytest.param(0))) else pytest.param(*p, id=p[0])
+                                     for p in PROMOTION])
 def test_dtype_promotion_matches_torch(name, fn, torch):
     got, want = fn(rl), fn(torch)
     assert _dt(got) == _dt(want), f"{name}: relulab {got.dtype}, torch {want.dtype}"

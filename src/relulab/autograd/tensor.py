@@ -313,23 +313,32 @@ class Tensor:
         self._check_inplace("copy_", src)
         return self._inplace("copy_", xp.asarray(self._arr(src)).astype(self.dtype, copy=False))
 
+    def _ufunc_(self, op, ufunc, other, alpha=1):
+        """Apply ``ufunc(self, alpha * other)`` in place, writing straight into this tensor's buffer when possible."""
+        self._check_inplace(op, other)
+        o = self._arr(other) if alpha == 1 else alpha * self._arr(other)
+        data = self._data
+        if data.flags.writeable and xp.result_type(data, o) == data.dtype:
+            try:
+                ufunc(data, o, out=data)
+            except ValueError:
+                raise RuntimeError(f"{op}: an operand of shape {xp.shape(o)} cannot be written into a tensor of "
+                                   f"shape {tuple(self.shape)}") from None
+            self._vc[0] += 1
+            return self
+        return self._inplace(op, ufunc(data, o))
+
     def add_(self, other, alpha=1):
-        self._check_inplace("add_", other)
-        o = self._arr(other)
-        return self._inplace("add_", self._data + (o if alpha == 1 else alpha * o))
+        return self._ufunc_("add_", xp.add, other, alpha)
 
     def sub_(self, other, alpha=1):
-        self._check_inplace("sub_", other)
-        o = self._arr(other)
-        return self._inplace("sub_", self._data - (o if alpha == 1 else alpha * o))
+        return self._ufunc_("sub_", xp.subtract, other, alpha)
 
     def mul_(self, other):
-        self._check_inplace("mul_", other)
-        return self._inplace("mul_", self._data * self._arr(other))
+        return self._ufunc_("mul_", xp.multiply, other)
 
     def div_(self, other):
-        self._check_inplace("div_", other)
-        return self._inplace("div_", self._data / self._arr(other))
+        return self._ufunc_("div_", xp.true_divide, other)
 
     def addcmul_(self, t1, t2, value=1):
         self._check_inplace("addcmul_", t1)
