@@ -194,13 +194,9 @@ MATMUL_SHAPES = [
     ((0, 3), (3, 2)),
     ((2, 0), (0, 3)),
 ]
-BUG_DOT = ("BUG: 1-D @ 1-D (dot product): MatMul.backward calls g.unsqueeze(-2) on the 0-d output gradient -> "
-           "IndexError 'unsqueeze: dimension -2 is out of range for a tensor with 0 dimensions'; torch gives "
-           "grad_a = g*b, grad_b = g*a")
 for sa, sb in MATMUL_SHAPES:
     tag = f"{sa}@{sb}".replace(" ", "")
-    case(f"matmul{tag}", lambda lib, a, b: a @ b, smooth(sa, 80), smooth(sb, 81),
-         bugs=BUG_DOT if len(sa) == len(sb) == 1 else None)
+    case(f"matmul{tag}", lambda lib, a, b: a @ b, smooth(sa, 80), smooth(sb, 81))
 case("matmul_fn", lambda lib, a, b: lib.matmul(a, b), smooth((2, 3), 82), smooth((3, 2), 83))
 case("matmul_method", lambda lib, a, b: a.matmul(b), smooth((2, 3), 84), smooth((3,), 85))
 case("mm_method", lambda lib, a, b: a.mm(b), smooth((2, 3), 86), smooth((3, 2), 87))
@@ -259,11 +255,8 @@ case("sum_0d_dim0", lambda lib, a: a.sum(dim=0), X0)
 case("sum_0d_dim-1_keep", lambda lib, a: a.sum(dim=-1, keepdim=True), X0)
 case("mean_0d", lambda lib, a: a.mean(), X0)
 case("max_0d", lambda lib, a: a.max(), X0)
-case("amax_0d_dim0", lambda lib, a: lib.amax(a, 0), X0,
-     bugs="BUG: amax/amin of a 0-d tensor with dim=0: forward works but backward raises numpy AxisError "
-          "(_even_mask sums over axis 0 of a 0-d array); torch gives grad 1")
-case("amin_0d_dim-1_keep", lambda lib, a: lib.amin(a, -1, keepdim=True), X0,
-     bugs="BUG: amin of a 0-d tensor with dim=-1: backward raises numpy AxisError; torch gives grad 1")
+case("amax_0d_dim0", lambda lib, a: lib.amax(a, 0), X0)
+case("amin_0d_dim-1_keep", lambda lib, a: lib.amin(a, -1, keepdim=True), X0)
 case("max_0d_dim0", lambda lib, a: a.max(dim=0), X0)
 case("logsumexp_0d", lambda lib, a: lib.logsumexp(a, 0), X0)
 case("sum_size1_dims", lambda lib, a: a.sum(dim=(0, 2)), smooth((1, 3, 1), 107))
@@ -275,15 +268,9 @@ case("sum_zero_size_dim0", lambda lib, a: a.sum(dim=0), np.zeros((0, 3)))
 case("sum_zero_size_all", lambda lib, a: a.sum(), np.zeros((0, 3)))
 case("sum_zero_size_dim1_keep", lambda lib, a: a.sum(dim=1, keepdim=True), np.zeros((0, 3)))
 case("mean_zero_size_other_dim", lambda lib, a: a.mean(dim=1), np.zeros((0, 3)))
-case("amax_zero_size_other_dim", lambda lib, a: lib.amax(a, dim=1), np.zeros((0, 3)),
-     bugs="BUG: amax(zeros(0, 3), dim=1) raises 'cannot reduce an empty tensor'; torch returns shape (0,) "
-          "(only the reduced dim must be non-empty)")
-case("max_zero_size_other_dim", lambda lib, a: a.max(dim=1), np.zeros((0, 3)),
-     bugs="BUG: zeros(0, 3).max(dim=1) raises 'cannot reduce an empty tensor'; torch returns values and "
-          "indices of shape (0,)")
-case("sum_empty_dim_tuple", lambda lib, a: a.sum(dim=()), X3,
-     bugs={k: "BUG: sum(dim=()) reduces nothing; torch treats an empty dim list as 'all dims'"
-           for k in ("check_op",)})
+case("amax_zero_size_other_dim", lambda lib, a: lib.amax(a, dim=1), np.zeros((0, 3)))
+case("max_zero_size_other_dim", lambda lib, a: a.max(dim=1), np.zeros((0, 3)))
+case("sum_empty_dim_tuple", lambda lib, a: a.sum(dim=()), X3)
 
 # ============================================================================================ shape ops
 XS = smooth((2, 3, 4), 120)
@@ -367,9 +354,7 @@ case("gather_dim_neg1_method", lambda lib, a: a.gather(-1, T(lib, GIDX)), XI)
 case("gather_dim0", lambda lib, a: a.gather(0, T(lib, np.array([[4, 0, 0, 1], [4, 4, 2, 3]]))), XI)
 case("gather_labels", lambda lib, a: a.gather(1, T(lib, LABELS[:, None])), XI)
 case("gather_3d", lambda lib, a: a.gather(2, T(lib, np.array([[[0, 3], [1, 1], [2, 0]]] * 2))), XS)
-case("gather_0d", lambda lib, a: a.gather(0, T(lib, np.array(0))), X0,
-     bugs="BUG: gather on a 0-d tensor (dim=0, 0-d index) raises ZeroDivisionError (dim % x.ndim with ndim 0); "
-          "torch returns the element")
+case("gather_0d", lambda lib, a: a.gather(0, T(lib, np.array(0))), X0)
 case("index_zero_size", lambda lib, a: a[:, 1:], np.zeros((0, 3)))
 
 # ============================================================================================ cat / stack
@@ -498,15 +483,9 @@ def test_factory_dtypes_match_torch(torch):
         assert _dt(rl.tensor(scalar)) == _dt(torch.tensor(scalar)), scalar
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: tensor([np.float64(1.5)]) (a list of NumPy float64 scalars) is "
-                                       "float32; torch keeps float64")
 def test_factory_list_of_numpy_scalars(torch):
     data = [np.float64(1.5), np.float64(2.0)]
     assert _dt(rl.tensor(data)) == _dt(torch.tensor(data)) == "float64"
-
-
-def _bug(name, fn, reason):
-    return pytest.param(name, fn, id=name, marks=pytest.mark.xfail(strict=True, reason=reason))
 
 
 PROMOTION = [
@@ -560,20 +539,14 @@ PROMOTION = [
     ("pyint ** int", lambda lib: 2 ** lib.tensor([1, 2])),
     ("sigmoid(int)", lambda lib: lib.sigmoid(lib.tensor([1, 2]))),
     ("clamp(int, int)", lambda lib: lib.clamp(lib.tensor([1, 2, 3]), min=2)),
-    _bug("bool * pyint", lambda lib: lib.tensor([True, False]) * 2,
-         "BUG: bool tensor * python int stays bool (values [True, False]); torch promotes to int64 ([2, 0])"),
-    _bug("bool + pyint", lambda lib: lib.tensor([True, False]) + 3,
-         "BUG: bool tensor + python int gives bool [True, True]; torch gives int64 [4, 3]"),
-    _bug("bool + i64 0-d", lambda lib: lib.tensor([True, False]) + lib.tensor(3),
-         "BUG: bool tensor + 0-d int64 tensor gives bool [True, True]; torch gives int64 [4, 3] (the 0-d rule "
-         "applies only within a category, and bool and int are different categories)"),
-    _bug("clamp(int, float)", lambda lib: lib.clamp(lib.tensor([1, 2]), min=1.5),
-         "BUG: clamp(int64 tensor [1, 2], min=1.5) gives int64 [1, 2]; torch promotes to float32 [1.5, 2.0]"),
+    ("bool * pyint", lambda lib: lib.tensor([True, False]) * 2),
+    ("bool + pyint", lambda lib: lib.tensor([True, False]) + 3),
+    ("bool + i64 0-d", lambda lib: lib.tensor([True, False]) + lib.tensor(3)),
+    ("clamp(int, float)", lambda lib: lib.clamp(lib.tensor([1, 2]), min=1.5)),
 ]
 
 
-@pytest.mark.parametrize("name,fn", [p if isinstance(p, type(pytest.param(0))) else pytest.param(*p, id=p[0])
-                                     for p in PROMOTION])
+@pytest.mark.parametrize("name,fn", [pytest.param(*p, id=p[0]) for p in PROMOTION])
 def test_dtype_promotion_matches_torch(name, fn, torch):
     got, want = fn(rl), fn(torch)
     assert _dt(got) == _dt(want), f"{name}: relulab {got.dtype}, torch {want.dtype}"

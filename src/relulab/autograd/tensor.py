@@ -15,13 +15,21 @@ def _to_array(data, dtype=None):
     if dtype is not None:
         return xp.array(data, dtype=np.dtype(dtype))
     arr = xp.array(data)
-    if arr.dtype.kind == "f" and not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
+    from_python = not isinstance(_first_leaf(data), (np.ndarray, np.generic))
+    if arr.dtype.kind == "f" and from_python:
         arr = arr.astype(backend.get_default_dtype())  # Python floats become the default float dtype
-    elif arr.dtype.kind == "i" and arr.dtype != backend.int64 and not isinstance(data, (np.ndarray, np.generic)):
+    elif arr.dtype.kind == "i" and arr.dtype != backend.int64 and from_python:
         arr = arr.astype(backend.int64)
     elif arr.dtype.kind not in "fiub":
         raise TypeError(f"tensor: cannot make a tensor from data of dtype {arr.dtype}")
     return arr
+
+
+def _first_leaf(data):
+    """The first element of nested lists/tuples: NumPy scalars inside keep their dtype, Python numbers do not."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return data
 
 
 class Tensor:

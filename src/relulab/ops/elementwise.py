@@ -23,13 +23,16 @@ def scalar_tensor(value, like: Tensor) -> Tensor:
     return Tensor._make(xp.asarray(value, dtype=dtype))
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
 def _result_dtype(a: Tensor, b: Tensor):
     da, db = a.dtype, b.dtype
     if da == db:
         return da
-    fa, fb = da.kind == "f", db.kind == "f"
-    if fa != fb:
-        return da if fa else db  # int or bool next to a float takes the float's dtype
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        return da if ca > cb else db  # bool < integer < float: the higher category's dtype wins
     # Same category: a 0-d tensor does not widen a dimensioned one (PyTorch's rule).
     if a.ndim == 0 and b.ndim > 0:
         return db
@@ -394,6 +397,8 @@ def minimum(a, b):
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of min or max must be given")
+    if x.dtype.kind != "f" and any(isinstance(v, (float, np.floating)) for v in (min, max)):
+        x = x.to(backend.get_default_dtype())
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
         if min is not None:

@@ -81,6 +81,10 @@ def gather(x, dim, index):
     if idx.ndim != x.ndim:
         raise RuntimeError(f"gather: index of shape {idx.shape} must have as many dimensions as input "
                            f"of shape {tuple(x.shape)}")
+    if x.ndim == 0:
+        if idx.item() != 0:
+            raise IndexError(f"gather: index {idx.item()} is out of bounds for a 0-d tensor")
+        return getitem(x, ())
     axis = dim % x.ndim
     grids = list(xp.ogrid[tuple(slice(n) for n in idx.shape)])
     grids[axis] = idx

@@ -1,4 +1,6 @@
 """Matrix products: batched ``matmul`` and the fused ``linear`` (x Wᵀ + b) that every dense layer uses."""
+import numpy as np
+
 from ..backend import xp
 from ..autograd.function import Function
 from .elementwise import operands, unbroadcast
@@ -16,11 +18,8 @@ class MatMul(Function):
         # Promote 1-D operands to matrices, as matmul itself does, so one formula covers every case.
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = g2.unsqueeze(-2)
-        if b.ndim == 1:
-            g2 = g2.unsqueeze(-1)
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if a.requires_grad:
             ga = unbroadcast(g2 @ b2.mT, a2.shape).reshape(a.shape)

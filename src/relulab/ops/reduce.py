@@ -14,17 +14,19 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def normalize_dims(dim, ndim, op):
-    """``dim`` (None, an int or a sequence) as a sorted tuple of non-negative axes."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
+    """``dim`` (None, an int or a sequence) as a sorted tuple of non-negative axes.
+
+    None and an empty sequence mean every dimension (PyTorch's rule).  A 0-d tensor accepts dim 0 and -1 and
+    has no axes to reduce, so its dims come back empty.
+    """
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim) if dim is not None else ()
+    span = builtins.max(ndim, 1)
     for d in dims:
-        span = builtins.max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
         if not -span <= d < span:
             raise IndexError(f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions")
-        out.append(d % span if ndim else 0)
-    return tuple(sorted(set(out)))
+    if not dims:
+        return tuple(range(ndim))
+    return tuple(sorted({d % span for d in dims})) if ndim else ()
 
 
 def _keepdim_shape(shape, dims):
@@ -36,7 +38,7 @@ class Sum(Function):
         self.dims, self.keepdim = dims, keepdim
 
     def forward(self, a):
-        return xp.sum(a, axis=self.dims if a.ndim else None, keepdims=self.keepdim)
+        return xp.sum(a, axis=self.dims, keepdims=self.keepdim)
 
     def backward(self, g, out):
         (a,) = self.inputs
@@ -52,10 +54,10 @@ class SelectReduce(Function):
         self.dims, self.keepdim, self.largest, self.mask_fn = dims, keepdim, largest, mask_fn
 
     def forward(self, a):
-        if a.size == 0:
-            raise RuntimeError(f"{'max' if self.largest else 'min'}: cannot reduce an empty tensor of shape {a.shape}")
-        axis = self.dims if a.ndim else None
-        return (xp.max if self.largest else xp.min)(a, axis=axis, keepdims=self.keepdim)
+        if any(a.shape[d] == 0 for d in self.dims) or (a.size == 0 and not self.dims):
+            raise RuntimeError(f"{'max' if self.largest else 'min'}: cannot reduce over a dimension of size 0 "
+                               f"(shape {a.shape}, dims {self.dims})")
+        return (xp.max if self.largest else xp.min)(a, axis=self.dims, keepdims=self.keepdim)
 
     def backward(self, g, out):
         (a,) = self.inputs
@@ -74,21 +76,24 @@ def _reduce_extreme(x, dim, keepdim, largest):
     name = "max" if largest else "min"
     if dim is None:
         return SelectReduce(normalize_dims(None, x.ndim, name), False, largest, _even_mask).apply(x)
-    (axis,) = normalize_dims(dim, x.ndim, name)
-    if x.shape and x.shape[axis] == 0:
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int, got {dim!r}")
+    dims = normalize_dims(dim, x.ndim, name)
+    if x.ndim == 0:  # nothing to reduce: the value itself, at index 0
+        return ValuesIndices(SelectReduce((), keepdim, largest, _even_mask).apply(x),
+                             Tensor._make(xp.zeros((), dtype=backend.int64)))
+    (axis,) = dims
+    if x.shape[axis] == 0:
         raise IndexError(f"{name}: cannot reduce over dimension {dim} of size 0 (shape {tuple(x.shape)})")
-    idx = (xp.argmax if largest else xp.argmin)(x._data, axis=axis if x.ndim else None, keepdims=True)
+    idx = (xp.argmax if largest else xp.argmin)(x._data, axis=axis, keepdims=True)
 
     def first_hit(a, m, dims):  # with a dim, only the index returned gets the gradient
         onehot = xp.zeros(a.shape, dtype=bool)
-        if a.ndim:
-            xp.put_along_axis(onehot, idx, True, axis=axis)
-        else:
-            onehot[...] = True
+        xp.put_along_axis(onehot, idx, True, axis=axis)
         return onehot
 
-    values = SelectReduce((axis,) if x.ndim else (), keepdim, largest, first_hit).apply(x)
-    indices = idx if keepdim or not x.ndim else xp.squeeze(idx, axis=axis)
+    values = SelectReduce(dims, keepdim, largest, first_hit).apply(x)
+    indices = idx if keepdim else xp.squeeze(idx, axis=axis)
     return ValuesIndices(values, Tensor._make(indices.astype(backend.int64)))
 
 
@@ -106,7 +111,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     if x.dtype.kind != "f":
         raise RuntimeError(f"mean: input dtype should be floating point, got {x.dtype}")
     dims = normalize_dims(dim, x.ndim, "mean")
-    count = int(np.prod([x.shape[d] for d in dims])) if x.ndim else 1
+    count = int(np.prod([x.shape[d] for d in dims]))
     return Sum(dims, keepdim).apply(x) * (1.0 / count if count else float("nan"))
 
 
@@ -115,7 +120,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     dims = normalize_dims(dim, x.ndim, "var")
-    count = int(np.prod([x.shape[d] for d in dims])) if x.ndim else 1
+    count = int(np.prod([x.shape[d] for d in dims]))
     centered = x - mean(x, dims, keepdim=True)
     dof = count - correction
     return Sum(dims, keepdim).apply(centered * centered) * (1.0 / dof if dof > 0 else float("nan"))
@@ -155,9 +160,12 @@ def _arg_extreme(x, dim, keepdim, largest):
     if dim is None:
         out = fn(x._data.reshape(-1))
         out = xp.reshape(out, (1,) * x.ndim) if keepdim else xp.asarray(out)
+    elif x.ndim == 0:
+        normalize_dims(dim, 0, name)
+        out = xp.zeros((), dtype=backend.int64)
     else:
         (axis,) = normalize_dims(dim, x.ndim, name)
-        out = fn(x._data, axis=axis if x.ndim else None, keepdims=keepdim)
+        out = fn(x._data, axis=axis, keepdims=keepdim)
     return Tensor._make(xp.asarray(out, dtype=backend.int64))
 
 

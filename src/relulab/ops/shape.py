@@ -161,6 +161,8 @@ def cat(tensors, dim=0):
     dtype = np.result_type(*(floats or [t.dtype for t in tensors]))  # ints joining floats take the float dtype
     tensors = [t.to(dtype) for t in tensors]
     ref = tensors[0]
+    if ref.ndim == 0:
+        raise RuntimeError("cat: zero-dimensional tensors cannot be concatenated; use stack")
     (axis,) = normalize_dims(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape)) if j != axis):
