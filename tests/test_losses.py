@@ -477,3 +477,15 @@ def test_label_smoothing_out_of_range():
 def test_zero_dim_input_rejected():
     with pytest.raises((ValueError, RuntimeError)):
         F.cross_entropy(rl64(1.0), rl_long(0))
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: cross_entropy silently accepts a non-default ignore_index with class-"
+                                       "probability targets and ignores it; torch raises 'ignore_index is not "
+                                       "supported for floating point target'")
+def test_ignore_index_with_probability_target_rejected(torch):
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    p = np.full((3, 4), 0.25)
+    with pytest.raises(RuntimeError, match="ignore_index"):
+        torch.nn.functional.cross_entropy(t64(torch, x), t64(torch, p), ignore_index=1)
+    with pytest.raises((ValueError, RuntimeError), match="ignore_index"):
+        F.cross_entropy(rl64(x), rl64(p), ignore_index=1)

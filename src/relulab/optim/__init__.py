@@ -1,1 +1,0 @@
-"""Optimizers (see issue: optimizers)."""
