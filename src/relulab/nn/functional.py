@@ -9,8 +9,9 @@ import numpy as np
 
 from .. import backend
 from ..backend import xp
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..ops.elementwise import (const, hardsigmoid, leaky_relu, logsigmoid, relu, sigmoid, softplus,  # noqa: F401
+from ..ops.elementwise import (const, operands, hardsigmoid, leaky_relu, logsigmoid, relu, sigmoid, softplus,  # noqa: F401
                                tanh)
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
@@ -161,6 +162,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     if isinstance(target, Tensor) and target.dtype.kind == "f":
+        if ignore_index != -100:
+            raise RuntimeError(f"cross_entropy: ignore_index ({ignore_index}) is not supported for class-"
+                               "probability (floating point) targets")
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
     rows, labels, n_classes = _class_rows(input, target, "cross_entropy")
     _check_weight(weight, n_classes, "cross_entropy")
@@ -213,13 +217,34 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss, reduction)
 
 
+class BinaryCrossEntropy(Function):
+    """−[y·max(ln p, −100) + (1−y)·max(ln(1−p), −100)], with PyTorch's gradient (p − y) / max(p(1−p), 1e-12),
+    which stays finite at p = 0 or 1 where the clamped logs' own derivatives would give 0/0."""
+
+    def forward(self, p, y):
+        if ((p < 0) | (p > 1)).any():
+            raise ValueError("binary_cross_entropy: all input values must be probabilities in [0, 1]; "
+                             "use binary_cross_entropy_with_logits for logits")
+        with np.errstate(divide="ignore"):
+            return -(y * xp.maximum(xp.log(p), -100.0) + (1 - y) * xp.maximum(xp.log1p(-p), -100.0))
+
+    def backward(self, g, out):
+        p, y = self.inputs
+        gp = gy = None
+        if p.requires_grad:
+            gp = g * (p - y) / (p * (1.0 - p)).clamp(min=1e-12)
+        if y.requires_grad:
+            gy = g * ((1.0 - p).log().clamp(min=-100.0) - p.log().clamp(min=-100.0))
+        return gp, gy
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """−w·[y·ln p + (1−y)·ln(1−p)] on probabilities; logs are clamped at −100 as in PyTorch."""
     _check_reduction(reduction, "binary_cross_entropy")
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"binary_cross_entropy: target size {tuple(target.shape)} must be the same as input "
                          f"size {tuple(input.shape)}")
-    loss = -(target * input.log().clamp(min=-100.0) + (1.0 - target) * (1.0 - input).log().clamp(min=-100.0))
+    loss = BinaryCrossEntropy().apply(*operands(input, target))
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

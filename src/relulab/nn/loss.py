@@ -9,9 +9,6 @@ class _Loss(Module):
         F._check_reduction(reduction, type(self).__name__)
         self.reduction = reduction
 
-    def extra_repr(self):
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-
 
 class L1Loss(_Loss):
     """MAE:  L = (1/N) Σ_n |y_n − ŷ_n|  (lecture 1)."""
