@@ -1,5 +1,5 @@
 """``relulab.nn``: modules, layers, losses and initialisation, named as in ``torch.nn``."""
-from . import functional, init
+from . import functional, init, utils
 from .layers import (Dropout, Flatten, Hardsigmoid, Identity, LeakyReLU, Linear, LogSoftmax, ModuleList, ReLU,
                      Sequential, Sigmoid, Softmax, Softplus, Tanh)
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss

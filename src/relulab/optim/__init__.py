@@ -1,0 +1,9 @@
+"""``relulab.optim``: the optimizers of lecture 2 with PyTorch's numerics, and ``lr_scheduler``."""
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler"]
