@@ -1,0 +1,1 @@
+"""``relulab.utils``: PyTorch's ``torch.utils`` path (``relulab.utils.data``)."""
