@@ -1,5 +1,6 @@
 """The ``relulab`` command."""
 import argparse
+import os
 import sys
 
 
@@ -40,6 +41,54 @@ def _demo(args):
     return 0 if last < first else 1
 
 
+def _train(args):
+    from .train import load_config, train
+    config = load_config(args.config, args.set)
+    run = train(config, out_dir=args.out, name=args.name, progress=args.progress)
+    print(f"finished: {run.path}")
+    return 0
+
+
+def _resume(args):
+    from .train import resume
+    run = resume(args.run_dir, epochs=args.epochs, progress=args.progress)
+    print(f"finished: {run.path}")
+    return 0
+
+
+def _evaluate(args):
+    from .train import evaluate_run
+    results = evaluate_run(args.run_dir, which=args.checkpoint)
+    for split, metrics in results.items():
+        print(f"{split:>6}: " + "  ".join(f"{k} {v:.5f}" for k, v in metrics.items()))
+    return 0
+
+
+def _predict(args):
+    from .train import predict
+    pred = predict(args.run_dir, args.data, args.out, which=args.checkpoint)
+    print(f"wrote {len(pred)} predictions to {args.out}")
+    return 0
+
+
+def _cv(args):
+    from .train import cross_validate, load_config
+    config = load_config(args.config, args.set)
+    cross_validate(config, folds=args.folds)
+    return 0
+
+
+def _add_config_args(parser):
+    parser.add_argument("config", help="a TOML run configuration (see examples/)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set optimizer.lr=0.01 (repeatable)")
+
+
+def _add_progress(parser):
+    parser.add_argument("--progress", action="store_true", default=None,
+                        help="show progress bars even when stdout is not a terminal")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="relulab", description="Hung-yi Lee's ML 2022 lectures 1-3, runnable.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,12 +99,52 @@ def build_parser():
     demo.add_argument("--points", type=int, default=200, help="points on the curve (default 200)")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
+
+    train = sub.add_parser("train", help="train a model from a TOML config into a new run directory")
+    _add_config_args(train)
+    train.add_argument("--out", help="parent folder for run directories (default: the config's out_dir)")
+    train.add_argument("--name", help="run name (default: the config's name)")
+    _add_progress(train)
+    train.set_defaults(func=_train)
+
+    resume = sub.add_parser("resume", help="continue a run from its last checkpoint, exactly")
+    resume.add_argument("run_dir")
+    resume.add_argument("--epochs", type=int, help="train up to this many epochs in total")
+    _add_progress(resume)
+    resume.set_defaults(func=_resume)
+
+    evaluate = sub.add_parser("evaluate", help="metrics of a run's checkpoint on its train/valid/test splits")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    evaluate.set_defaults(func=_evaluate)
+
+    predict = sub.add_parser("predict", help="write id,tested_positive predictions for a CSV (HW1 format)")
+    predict.add_argument("run_dir")
+    predict.add_argument("--data", required=True, help="CSV with the training columns but no target")
+    predict.add_argument("--out", required=True, help="where to write the predictions CSV")
+    predict.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    predict.set_defaults(func=_predict)
+
+    cv = sub.add_parser("cv", help="k-fold cross-validation: mean ± std of the validation metric")
+    _add_config_args(cv)
+    cv.add_argument("--folds", type=int, default=5)
+    cv.set_defaults(func=_cv)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the last complete checkpoint is intact; continue with `relulab resume RUN_DIR`",
+              file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, IndexError) as e:  # bad input: one clear line, no traceback
+        if os.environ.get("RELULAB_DEBUG"):
+            raise
+        print(f"relulab {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
