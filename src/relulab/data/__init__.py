@@ -1,4 +1,13 @@
-"""relulab's own built-in datasets (generated, so nothing is downloaded)."""
+"""relulab's own data: built-in datasets (generated or bundled, nothing is downloaded at import or test time),
+file loaders, splits for validation and k-fold CV, and transforms."""
+from .csv import CSVDataset, Standardizer
 from .curves import RED_CURVE_KNOTS, red_curve
+from .digits import digits
+from .files import ArrayDataset, ImageFolder, cifar10, download, load_idx, mnist
+from .splits import KFold, StratifiedKFold, stratified_split
+from .views import ViewSeries, ViewWindows, daily_views, window
+from . import transforms
 
-__all__ = ["RED_CURVE_KNOTS", "red_curve"]
+__all__ = ["ArrayDataset", "CSVDataset", "ImageFolder", "KFold", "RED_CURVE_KNOTS", "Standardizer",
+           "StratifiedKFold", "ViewSeries", "ViewWindows", "cifar10", "daily_views", "digits", "download",
+           "load_idx", "mnist", "red_curve", "stratified_split", "transforms", "window"]

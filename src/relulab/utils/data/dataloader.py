@@ -158,13 +158,19 @@ class DataLoader:
 
 
 def _tensor_source(dataset):
-    """(TensorDataset, index array or None) behind ``dataset``, or (None, None) when it is something else."""
+    """(dataset with a bulk ``_gather``, index array or None) behind ``dataset``, or (None, None) otherwise.
+
+    TensorDataset and relulab's array-backed datasets gather a whole batch with one fancy-index per array.
+    """
     index_map = None
     while type(dataset) is Subset:
         indices = np.asarray(dataset.indices, dtype=np.int64)
         index_map = indices if index_map is None else indices[index_map]
         dataset = dataset.dataset
-    if type(dataset) is not TensorDataset or any(t.requires_grad for t in dataset.tensors):
+    if type(dataset) is TensorDataset:
+        if any(t.requires_grad for t in dataset.tensors):
+            return None, None
+    elif not getattr(type(dataset), "_bulk_gather", False):
         return None, None
     n = len(dataset)
     if index_map is not None and index_map.size and (index_map.min() < -n or index_map.max() >= n):
