@@ -6,6 +6,7 @@ silently falls back to a default.
 import copy
 import difflib
 import inspect
+import os
 
 try:
     import tomllib
@@ -143,6 +144,10 @@ def load_config(path, overrides=None):
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
+    data_path = raw.get("data", {}).get("path") if isinstance(raw.get("data"), dict) else None
+    if isinstance(data_path, str) and data_path and not os.path.isabs(data_path):
+        # Paths in a config file are relative to the file; --set paths stay relative to the working directory.
+        raw["data"]["path"] = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), data_path))
     try:
         return resolve(raw, overrides)
     except ConfigError as e:

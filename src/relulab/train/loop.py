@@ -84,6 +84,7 @@ class TrainState:
     epoch: int = 0  # completed epochs
     history: list = field(default_factory=list)
     stopped_early: bool = False
+    best_value: float = math.inf  # lowest monitored value so far: picks the "best" checkpoint
 
 
 def task_of(loss_fn):
@@ -227,7 +228,11 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, *, valid_loader=None, s
         state.epoch = epoch + 1
         state.history.append(record)
 
-        improved = early_stopping.update(monitored, epoch + 1) if early_stopping is not None else True
+        if early_stopping is not None:
+            improved = early_stopping.update(monitored, epoch + 1)
+        else:
+            improved = monitored < state.best_value
+            state.best_value = min(state.best_value, monitored)
         if improved and early_stopping is not None and early_stopping.restore_best:
             best_weights = {k: v.clone() for k, v in model.state_dict().items()}
         stop = early_stopping is not None and early_stopping.should_stop
@@ -264,6 +269,7 @@ def make_checkpoint(model, optimizer, scheduler, early_stopping, state, loaders)
     return {
         "epoch": state.epoch,
         "stopped_early": state.stopped_early,
+        "best_value": state.best_value,
         "history": state.history,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -283,4 +289,5 @@ def restore_checkpoint(checkpoint, model, optimizer, scheduler, early_stopping, 
         early_stopping.load_state_dict(checkpoint["early_stopping"])
     set_rng_state(checkpoint["rng"], loaders)
     return TrainState(epoch=int(checkpoint["epoch"]), history=[dict(r) for r in checkpoint["history"]],
-                      stopped_early=bool(checkpoint.get("stopped_early", False)))
+                      stopped_early=bool(checkpoint.get("stopped_early", False)),
+                      best_value=float(checkpoint.get("best_value", math.inf)))

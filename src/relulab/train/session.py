@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import random as rl_random
 from ..autograd.tensor import Tensor
+from ..data.csv import Standardizer
 from ..utils.data import DataLoader, TensorDataset
 from .builders import build_loss, build_model, build_optimizer, build_scheduler
 from .config import ConfigError, load_config, resolve
@@ -53,26 +54,8 @@ def _columns(columns):
     return None if columns == "all" else columns
 
 
-class Standardizer:
-    """z = (x − mean) / std with statistics of the training rows only, so validation and test stay unseen."""
-
-    def __init__(self, mean, std):
-        self.mean, self.std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
-
-    @classmethod
-    def fit(cls, x):
-        std = x.std(axis=0)
-        return cls(x.mean(axis=0), np.where(std > 0, std, 1.0))  # constant columns pass through centred
-
-    def __call__(self, x):
-        return ((x - self.mean) / self.std).astype(np.float32)
-
-    def state_dict(self):
-        return {"mean": Tensor._make(self.mean), "std": Tensor._make(self.std)}
-
-    @classmethod
-    def from_state(cls, state):
-        return cls(state["mean"].numpy(), state["std"].numpy())
+def _rows(x):
+    return x.reshape(len(x), -1)
 
 
 def holdout_split(y, fraction, seed, classification):
@@ -109,11 +92,12 @@ def build_job(config, bundle, train_idx, valid_idx):
     rl_random.manual_seed(seed)
     data = config["data"]
     x_train = bundle.x[train_idx]
-    standardizer = Standardizer.fit(x_train) if data["standardize"] else None
-    prep = standardizer if standardizer is not None else (lambda a: a)
+    standardizer = Standardizer().fit(_rows(x_train)) if data["standardize"] else None
 
     def dataset(x, y):
-        return TensorDataset(Tensor._make(prep(x)), Tensor._make(y))
+        if standardizer is not None:
+            x = standardizer.transform(_rows(x)).reshape(x.shape).astype(np.float32)
+        return TensorDataset(Tensor._make(x), Tensor._make(y))
 
     generator = rl_random.Generator().manual_seed(seed)
     loaders = {"train": DataLoader(dataset(x_train, bundle.y[train_idx]), batch_size=config["batch_size"],
@@ -217,7 +201,8 @@ def predict(run_dir, data_path, out_path, which="best", target_name="tested_posi
     x = ds.features
     prep_path = run.path / "preprocess.safetensors"
     if prep_path.exists():
-        x = Standardizer.from_state(load(prep_path)["standardizer"])(x)
+        standardizer = Standardizer().load_state_dict(load(prep_path)["standardizer"])
+        x = standardizer.transform(x).astype(np.float32)
     rl_random.manual_seed(config["seed"])
     model = build_model(config["model"]["layers"], x.shape[1])
     model.load_state_dict(run.load_checkpoint(which)["model"])
