@@ -175,7 +175,7 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(np.zeros_like(p.grad._data))
+                    p.grad.detach_().zero_()
 
     def to(self, *args, **kwargs):
         """Casts floating parameters and buffers (``to(relulab.float64)``); devices other than cpu are refused."""

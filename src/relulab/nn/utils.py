@@ -31,8 +31,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}, "
                            "so they cannot be clipped; pass error_if_nonfinite=False to clip anyway")
     scale = min(float(max_norm) / (float(total) + 1e-6), 1.0)
-    for g in grads:  # in place, so references to .grad see the clipped values
-        np.multiply(g._data, np.asarray(scale, dtype=g.dtype), out=g._data)
+    with np.errstate(invalid="ignore"):  # inf · 0 → nan is the documented outcome without error_if_nonfinite
+        for g in grads:  # in place, so references to .grad see the clipped values
+            np.multiply(g._data, np.asarray(scale, dtype=g.dtype), out=g._data)
     return Tensor._make(total)
 
 

@@ -65,6 +65,9 @@ class Optimizer:
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         group = dict(param_group)
         params = group["params"]
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                            "of tensors in sets will change between runs; use a list")
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:
             if not isinstance(p, Tensor):
@@ -90,7 +93,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = Tensor._make(np.zeros_like(p.grad._data))
+                    p.grad.detach_().zero_()  # in place: references to the old .grad see zeros too
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""
@@ -100,6 +103,8 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            if isinstance(group["lr"], Tensor):  # a tensor lr is read as its value, as in PyTorch
+                group = {**group, "lr": float(group["lr"].item())}
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -143,8 +148,8 @@ class Optimizer:
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups "
                              f"({len(saved_groups)} vs {len(self.param_groups)})")
-        allowed = set(self.defaults) | _SCHEDULER_KEYS | {"params"}
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            allowed = set(self.defaults) | _SCHEDULER_KEYS | set(group)  # a group's own extra keys are fine
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(f"loaded state dict contains a parameter group that doesn't match the size of "
                                  f"optimizer's group {i} ({len(saved['params'])} vs {len(group['params'])})")
