@@ -2,6 +2,7 @@
 from . import functional, init, utils
 from .layers import (Dropout, Flatten, Hardsigmoid, Identity, LeakyReLU, Linear, LogSoftmax, ModuleList, ReLU,
                      Sequential, Sigmoid, Softmax, Softplus, Tanh)
+from .conv import AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d, Unflatten
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module
 from .parameter import Buffer, Parameter

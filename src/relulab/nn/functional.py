@@ -10,12 +10,15 @@ import numpy as np
 from .. import backend
 from ..backend import xp
 from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..ops.elementwise import (const, operands, hardsigmoid, leaky_relu, logsigmoid, relu, sigmoid, softplus,  # noqa: F401
                                tanh)
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
 from ..ops.shape import flatten  # noqa: F401
+from ..ops.conv import conv2d  # noqa: F401
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..random import _generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -50,6 +53,50 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input * 0.0
     keep = _generator(generator).uniform(0.0, 1.0, input.shape) >= p
     return input * const((keep / (1.0 - p)).astype(input.dtype))
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """Pad the last two dimensions by ``pad = (left, right, top, bottom)`` (or (left, right) for the last one)."""
+    from ..ops.conv import pad2d
+    if len(pad) == 2:
+        pad = tuple(pad) + (0, 0)
+    if len(pad) != 4:
+        raise ValueError(f"pad: expected 2 or 4 padding sizes, got {pad!r}")
+    left, right, top, bottom = pad
+    return pad2d(input, top, bottom, left, right, "zeros" if mode == "constant" else mode, value)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5,
+               layer=None):
+    """(x − mean) / sqrt(var + eps) · weight + bias per channel (dimension 1), written in Tensor ops so it
+    differentiates to any order.  In training the batch statistics are used (biased variance) and the running
+    estimates move toward them (unbiased variance); otherwise the running estimates are used."""
+    name = layer or "batch_norm"
+    dims = (0,) + tuple(range(2, input.ndim))
+    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.numel() // input.shape[1]
+        if count <= 1:
+            raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape "
+                             f"{tuple(input.shape)}")
+        mean = input.mean(dim=dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dim=dims, keepdim=True)
+        if running_mean is not None:
+            with no_grad():
+                m = momentum
+                running_mean.copy_(running_mean * (1 - m) + mean.detach().reshape(-1) * m)
+                running_var.copy_(running_var * (1 - m) + var.detach().reshape(-1) * (m * count / (count - 1)))
+        out = centered / (var + eps).sqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError(f"{name}: running_mean and running_var are needed outside training")
+        out = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
 
 
 def one_hot(tensor, num_classes=-1):

@@ -1,0 +1,124 @@
+"""Pooling (lecture 3): max, average and adaptive average, built from ops that already differentiate.
+
+- Max pooling picks one input element per window, so it *is* an indexing op: find each window's argmax once,
+  then gather those elements.  Its gradient (scatter-add) and everything after come from indexing.
+- Average pooling is a depthwise convolution with a constant kernel, divided by PyTorch's per-window count.
+- Adaptive average pooling is separable: two small averaging matrices, one per spatial axis.
+"""
+import math
+
+import numpy as np
+
+from ..backend import xp
+from ..autograd.tensor import Tensor
+from .conv import Conv2d, _pair, pad2d, unfold
+
+
+def pool_out_size(size, kernel, stride, padding, dilation, ceil_mode):
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1  # the last window must start inside the input or its left padding
+    return out
+
+
+def _pool_args(name, x, kernel_size, stride, padding, dilation, ceil_mode):
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
+    k = _pair(kernel_size, "kernel_size")
+    s = _pair(stride if stride not in (None, ()) else kernel_size, "stride")
+    p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
+    for i in range(2):
+        if p[i] > k[i] // 2:
+            raise RuntimeError(f"{name}: padding {p} should be at most half of the kernel size {k}")
+    h, w = x.shape[-2:]
+    oh = pool_out_size(h, k[0], s[0], p[0], d[0], ceil_mode)
+    ow = pool_out_size(w, k[1], s[1], p[1], d[1], ceil_mode)
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(f"{name}: kernel {k} with padding {p} and dilation {d} is larger than the input "
+                           f"{(h, w)}; output would be {(oh, ow)}")
+    return k, s, p, d, (oh, ow)
+
+
+def _extra(size, out, kernel, stride, padding, dilation):
+    """Right/bottom padding beyond ``padding`` that ceil mode's last window needs."""
+    return max((out - 1) * stride + dilation * (kernel - 1) + 1 - size - 2 * padding, 0)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    from .index import getitem
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    k, s, p, d, (oh, ow) = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    n, c, h, w = x.shape
+    eh, ew = _extra(h, oh, k[0], s[0], p[0], d[0]), _extra(w, ow, k[1], s[1], p[1], d[1])
+    data = x._data
+    # Positions of a padded grid; padding is −inf so it never wins a window.
+    padded = np.full((n, c, h + 2 * p[0] + eh, w + 2 * p[1] + ew), -np.inf, dtype=data.dtype)
+    padded[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = data
+    flat_pos = np.arange(padded.shape[2] * padded.shape[3]).reshape(padded.shape[2:])
+    windows = unfold(padded, k, s, d)[..., :oh, :ow]                      # (N, C, kh, kw, OH, OW)
+    win = windows.reshape(n, c, k[0] * k[1], oh, ow)
+    best = win.argmax(axis=2)                                             # first maximum, like PyTorch
+    pos = unfold(np.broadcast_to(flat_pos, (1, 1) + flat_pos.shape), k, s, d)[..., :oh, :ow]
+    pos = pos.reshape(1, 1, k[0] * k[1], oh, ow)
+    picked = np.take_along_axis(np.broadcast_to(pos, win.shape), best[:, :, None], axis=2)[:, :, 0]
+    rows = picked // padded.shape[3] - p[0]
+    cols = picked % padded.shape[3] - p[1]
+    index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols)
+    out = getitem(x, index)
+    if unbatched:
+        out = out.squeeze(0)
+    if return_indices:
+        flat = Tensor._make((rows * w + cols).astype(np.int64))
+        return out, (flat.squeeze(0) if unbatched else flat)
+    return out
+
+
+def _window_counts(size, out, kernel, stride, padding, include_pad):
+    starts = np.arange(out) * stride - padding
+    ends = np.minimum(starts + kernel, size + padding)
+    if include_pad:
+        return ends - starts
+    return np.minimum(ends, size) - np.maximum(starts, 0)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    k, s, p, _, (oh, ow) = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    n, c, h, w = x.shape
+    eh, ew = _extra(h, oh, k[0], s[0], p[0], 1), _extra(w, ow, k[1], s[1], p[1], 1)
+    xp_ = pad2d(x, p[0], p[0] + eh, p[1], p[1] + ew)
+    ones = Tensor._make(xp.ones((c, 1) + k, dtype=x.dtype))
+    sums = Conv2d(s, (1, 1), c).apply(xp_, ones)[:, :, :oh, :ow]          # a depthwise window sum
+    if divisor_override:
+        out = sums * (1.0 / divisor_override)
+    else:
+        counts = np.outer(_window_counts(h, oh, k[0], s[0], p[0], count_include_pad),
+                          _window_counts(w, ow, k[1], s[1], p[1], count_include_pad))
+        out = sums * Tensor._make((1.0 / counts).astype(x.dtype))
+    return out.squeeze(0) if unbatched else out
+
+
+def _adaptive_matrix(size, out, dtype):
+    """(out, size) averaging matrix of PyTorch's adaptive windows [floor(i·size/out), ceil((i+1)·size/out))."""
+    m = np.zeros((out, size), dtype=dtype)
+    for i in range(out):  # over output cells (a handful), not pixels
+        lo, hi = (i * size) // out, math.ceil((i + 1) * size / out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def adaptive_avg_pool2d(x, output_size):
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    oh, ow = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    oh, ow = oh or h, ow or w
+    rows = Tensor._make(_adaptive_matrix(h, oh, x.dtype))
+    cols = Tensor._make(_adaptive_matrix(w, ow, x.dtype).T)
+    return rows @ x @ cols
