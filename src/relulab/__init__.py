@@ -16,7 +16,7 @@ from .ops.shape import (broadcast_to, cat, expand, flatten, permute, reshape, sq
                         unsqueeze)
 from .ops.index import gather
 from .ops.linalg import matmul
-from . import autograd, nn, optim
+from . import autograd, nn, optim, models
 from .serialization import load, save
 
 double = float64

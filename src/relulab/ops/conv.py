@@ -7,7 +7,8 @@ and by the identities <C(x,w), g> = <x, T(g,w)> = <w, W(x,g)> each of C, T and W
 two.  So the three ops below write their backward in terms of each other, and Hessians of CNNs come for free.
 
 Memory: the only large temporary is the unfolded buffer ("cols") of shape
-(N, groups, C/groups · kh · kw, OH · OW), i.e. kh·kw times the (padded) input when the stride is 1.
+(groups, C/groups · kh · kw, N · OH · OW), i.e. kh·kw times the (padded) input when the stride is 1; a
+forward or backward product holds one such buffer at a time.
 No Python loop runs over pixels, batch items or channels; col2im loops over the kh·kw kernel offsets only.
 """
 import numpy as np
@@ -45,16 +46,24 @@ def fold(cols, shape, kernel, stride, dilation):
 
 
 class _ConvGeometry(Function):
+    """Shared layout: every product is one batched GEMM per group over the stacked (N · OH · OW) axis."""
+
     def __init__(self, stride, dilation, groups, x_shape=None, w_shape=None):
         self.stride, self.dilation, self.groups = stride, dilation, groups
         self.x_shape, self.w_shape = x_shape, w_shape
 
     def _cols(self, x, kernel):
-        """Unfolded x as (N, G, C/G·kh·kw, OH·OW)."""
+        """Unfolded x as (G, C/G·kh·kw, N·OH·OW): the one copy of the input that a convolution makes."""
         n, c = x.shape[:2]
-        view = unfold(x, kernel, self.stride, self.dilation)
+        view = unfold(x, kernel, self.stride, self.dilation)          # (N, C, kh, kw, OH, OW), no copy
         oh, ow = view.shape[-2:]
-        return view.reshape(n, self.groups, (c // self.groups) * kernel[0] * kernel[1], oh * ow), (oh, ow)
+        cols = view.transpose(1, 2, 3, 0, 4, 5).reshape(self.groups, (c // self.groups) * kernel[0] * kernel[1], -1)
+        return cols, (oh, ow)
+
+    def _grad_rows(self, g):
+        """(N, O, OH, OW) → (G, O/G, N·OH·OW)."""
+        n, o = g.shape[:2]
+        return g.transpose(1, 0, 2, 3).reshape(self.groups, o // self.groups, -1)
 
     def conv(self, x, w):
         return Conv2d(self.stride, self.dilation, self.groups).apply(x, w)
@@ -75,9 +84,8 @@ class Conv2d(_ConvGeometry):
     def forward(self, x, w):
         o, cg, kh, kw = w.shape
         cols, (oh, ow) = self._cols(x, (kh, kw))
-        wmat = w.reshape(self.groups, o // self.groups, cg * kh * kw)
-        out = xp.matmul(wmat, cols)  # (N, G, O/G, OH·OW): one matrix multiply per group, batched
-        return out.reshape(x.shape[0], o, oh, ow)
+        out = xp.matmul(w.reshape(self.groups, o // self.groups, cg * kh * kw), cols)   # (G, O/G, N·L)
+        return xp.ascontiguousarray(out.reshape(o, x.shape[0], oh, ow).transpose(1, 0, 2, 3))
 
     def backward(self, g, out):
         x, w = self.inputs
@@ -93,9 +101,8 @@ class Conv2dInputGrad(_ConvGeometry):
         n, o, oh, ow = g.shape
         _, cg, kh, kw = w.shape
         wmat = w.reshape(self.groups, o // self.groups, cg * kh * kw)
-        gmat = g.reshape(n, self.groups, o // self.groups, oh * ow)
-        cols = xp.matmul(wmat.transpose(0, 2, 1), gmat)  # (N, G, C/G·kh·kw, OH·OW)
-        cols = cols.reshape(n, self.x_shape[1], kh, kw, oh, ow)
+        cols = xp.matmul(wmat.transpose(0, 2, 1), self._grad_rows(g))          # (G, C/G·kh·kw, N·L)
+        cols = cols.reshape(self.x_shape[1], kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
         return fold(cols, self.x_shape, (kh, kw), self.stride, self.dilation)
 
     def backward(self, h, out):
@@ -110,13 +117,8 @@ class Conv2dWeightGrad(_ConvGeometry):
 
     def forward(self, x, g):
         o, cg, kh, kw = self.w_shape
-        cols, _ = self._cols(x, (kh, kw))  # (N, G, CK, L)
-        n = x.shape[0]
-        gmat = g.reshape(n, self.groups, o // self.groups, -1)  # (N, G, Og, L)
-        # Σ_n gmat[n] @ cols[n]ᵀ, as one matmul per group over the stacked (N·L) axis.
-        gcat = gmat.transpose(1, 2, 0, 3).reshape(self.groups, o // self.groups, -1)
-        ccat = cols.transpose(1, 2, 0, 3).reshape(self.groups, cols.shape[2], -1)
-        return xp.matmul(gcat, ccat.transpose(0, 2, 1)).reshape(self.w_shape)
+        cols, _ = self._cols(x, (kh, kw))                                      # (G, CK, N·L)
+        return xp.matmul(self._grad_rows(g), cols.transpose(0, 2, 1)).reshape(self.w_shape)
 
     def backward(self, k, out):
         x, g = self.inputs

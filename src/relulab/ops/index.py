@@ -1,4 +1,6 @@
 """Indexing: basic slices and advanced (integer or boolean) indices, e.g. ``logits[arange(N), labels]``."""
+import numpy as np
+
 from ..backend import xp
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -31,11 +33,34 @@ def _index_error(op, index, shape, err):
     return IndexError(f"{op}: index {index!r} is invalid for a tensor of shape {tuple(shape)}: {err}")
 
 
+def _flat_positions(index, shape):
+    """Row-major positions for an index made only of integer arrays, one per dimension; else None.
+
+    Such an index (``logits[arange(N), labels]``, max-pool winners) then gathers with one ``take`` and scatters
+    with one ``bincount`` (or a plain assignment when positions are unique), far faster than ``add.at``.
+    """
+    if not (isinstance(index, tuple) and len(index) == len(shape)):
+        return None
+    if not all(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in index):
+        return None
+    try:
+        return np.ravel_multi_index(np.broadcast_arrays(*index), shape, mode="raise")
+    except ValueError:
+        return None  # out of range or negative: let NumPy's own indexing raise or wrap
+
+
 class GetItem(Function):
-    def __init__(self, index):
-        self.index = index
+    """``a[index]``.  ``flat`` may give the row-major positions directly (then ``index`` may be None);
+    ``unique`` promises no position repeats, so the gradient can be assigned rather than accumulated."""
+
+    def __init__(self, index, unique=False, flat=None):
+        self.index, self.unique, self.flat = index, unique, flat
 
     def forward(self, a):
+        if self.flat is None:
+            self.flat = _flat_positions(self.index, a.shape)
+        if self.flat is not None:
+            return np.take(a.reshape(-1), self.flat)
         try:
             return a[self.index]
         except IndexError as e:
@@ -43,16 +68,24 @@ class GetItem(Function):
 
     def backward(self, g, out):
         a = self.inputs[0]
-        return (IndexAdd(a.shape, self.index).apply(g),)
+        return (IndexAdd(a.shape, self.index, self.unique, self.flat).apply(g),)
 
 
 class IndexAdd(Function):
     """zeros(shape) with ``g`` added at ``index`` (repeated indices add up): the adjoint of GetItem."""
 
-    def __init__(self, shape, index):
-        self.shape, self.index = shape, index
+    def __init__(self, shape, index, unique=False, flat=None):
+        self.shape, self.index, self.unique, self.flat = shape, index, unique, flat
 
     def forward(self, g):
+        size = int(np.prod(self.shape))
+        if self.flat is not None:
+            if self.unique:
+                out = xp.zeros(size, dtype=g.dtype)
+                out[self.flat.reshape(-1)] = g.reshape(-1)
+            else:
+                out = np.bincount(self.flat.reshape(-1), weights=g.reshape(-1), minlength=size).astype(g.dtype)
+            return out.reshape(self.shape)
         out = xp.zeros(self.shape, dtype=g.dtype)
         parts = self.index if isinstance(self.index, tuple) else (self.index,)
         if any(_is_advanced(p) and getattr(p, "dtype", None) != bool for p in parts):
@@ -62,7 +95,7 @@ class IndexAdd(Function):
         return out
 
     def backward(self, gg, out):
-        return (gg[self.index],)
+        return (GetItem(self.index, self.unique, self.flat).apply(gg),)
 
 
 def getitem(x, index):

@@ -46,7 +46,7 @@ def _extra(size, out, kernel, stride, padding, dilation):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    from .index import getitem
+    from .index import GetItem
     unbatched = x.ndim == 3
     if unbatched:
         x = x.unsqueeze(0)
@@ -54,25 +54,30 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     n, c, h, w = x.shape
     eh, ew = _extra(h, oh, k[0], s[0], p[0], d[0]), _extra(w, ow, k[1], s[1], p[1], d[1])
     data = x._data
-    # Positions of a padded grid; padding is −inf so it never wins a window.
-    padded = np.full((n, c, h + 2 * p[0] + eh, w + 2 * p[1] + ew), -np.inf, dtype=data.dtype)
-    padded[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = data
-    flat_pos = np.arange(padded.shape[2] * padded.shape[3]).reshape(padded.shape[2:])
-    windows = unfold(padded, k, s, d)[..., :oh, :ow]                      # (N, C, kh, kw, OH, OW)
-    win = windows.reshape(n, c, k[0] * k[1], oh, ow)
-    best = win.argmax(axis=2)                                             # first maximum, like PyTorch
-    pos = unfold(np.broadcast_to(flat_pos, (1, 1) + flat_pos.shape), k, s, d)[..., :oh, :ow]
-    pos = pos.reshape(1, 1, k[0] * k[1], oh, ow)
-    picked = np.take_along_axis(np.broadcast_to(pos, win.shape), best[:, :, None], axis=2)[:, :, 0]
-    rows = picked // padded.shape[3] - p[0]
-    cols = picked % padded.shape[3] - p[1]
-    index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols)
-    out = getitem(x, index)
+    if p != (0, 0) or eh or ew:  # padding is −inf, so it never wins a window
+        data = np.full((n, c, h + 2 * p[0] + eh, w + 2 * p[1] + ew), -np.inf, dtype=x.dtype)
+        data[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x._data
+    windows = unfold(data, k, s, d)[..., :oh, :ow]                      # (N, C, kh, kw, OH, OW), a view
+    # Running argmax over the kh·kw kernel offsets (not pixels): strict '>' keeps the first maximum, as
+    # PyTorch does, and a NaN wins so that it propagates.
+    best_val, best = windows[:, :, 0, 0], np.zeros((n, c, oh, ow), dtype=np.int64)
+    for j in range(1, k[0] * k[1]):
+        v = windows[:, :, j // k[1], j % k[1]]
+        better = (v > best_val) | np.isnan(v)
+        best_val = np.where(better, v, best_val)
+        best[better] = j
+    # Row-major position of each winner in the unpadded input.
+    offsets = (np.arange(k[0] * k[1]) // k[1]) * d[0] * w + (np.arange(k[0] * k[1]) % k[1]) * d[1]
+    corner = ((np.arange(n)[:, None, None, None] * c + np.arange(c)[None, :, None, None]) * h * w
+              + (np.arange(oh)[:, None] * s[0] - p[0]) * w + (np.arange(ow)[None, :] * s[1] - p[1]))
+    flat = corner + offsets[best]
+    overlapping = any(kk * dd > ss for kk, dd, ss in zip(k, d, s))
+    out = GetItem(None, unique=not overlapping, flat=flat).apply(x)  # the gradient scatters back to winners
     if unbatched:
         out = out.squeeze(0)
     if return_indices:
-        flat = Tensor._make((rows * w + cols).astype(np.int64))
-        return out, (flat.squeeze(0) if unbatched else flat)
+        plane = Tensor._make(flat % (h * w))  # PyTorch's indices: positions within each (H, W) plane
+        return out, (plane.squeeze(0) if unbatched else plane)
     return out
 
 

@@ -40,11 +40,21 @@ def parse_layer(spec):
     return node.func.id, args, kwargs
 
 
-def build_model(layers, in_features):
-    """A ``Sequential`` from the layer list.  ``Linear(n)`` takes its input width from the layer before it."""
+# How many positional arguments each layer takes when its input size is written out; one fewer means
+# "infer the input size from the previous layer" (Linear(64), Conv2d(16, 3), BatchNorm2d()).
+_INFERRED_INPUT = {"Linear": ("in_features", 2), "Conv2d": ("in_channels", 3), "BatchNorm1d": ("num_features", 1),
+                   "BatchNorm2d": ("num_features", 1)}
+
+
+def build_model(layers, input_shape):
+    """A ``Sequential`` from the layer list; each layer's input size may be left out and is inferred by
+    running a dummy sample through the layers built so far."""
+    from ..autograd.grad_mode import no_grad
+    from ..factory import zeros
     if not layers:
         raise ConfigError("model.layers is empty: list the layers, e.g. [\"Linear(64)\", \"ReLU\", \"Linear(1)\"]")
-    width = in_features
+    shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else tuple(input_shape)
+    sample = zeros(2, *shape)  # batch of 2 so that batch norm can run in training mode
     modules = []
     for spec in layers:
         name, args, kwargs = parse_layer(spec)
@@ -56,16 +66,18 @@ def build_model(layers, in_features):
             close = difflib.get_close_matches(name, valid, n=1)
             raise ConfigError(f"unknown layer '{name}'" + (f"; did you mean '{close[0]}'?" if close else
                                                              f"; known layers: {', '.join(sorted(valid))}"))
-        if name == "Linear" and len(args) + ("out_features" in kwargs) == 1 and "in_features" not in kwargs:
-            args = [width] + args
+        if name in _INFERRED_INPUT:
+            key, full = _INFERRED_INPUT[name]
+            if key not in kwargs and len(args) == full - 1:
+                width = sample.shape[-1] if name == "Linear" else sample.shape[1]
+                args = [int(width)] + list(args)
         try:
             module = cls(*args, **kwargs)
-        except TypeError as e:
-            raise ConfigError(f"layer {spec!r}: {e}") from None
-        if name == "Linear":
-            width = module.out_features
-        elif name == "Flatten":
-            width = int(np.prod(width)) if isinstance(width, (tuple, list)) else width
+            with no_grad():  # eval mode: the shape probe must not draw dropout noise or touch batch statistics
+                sample = module.eval()(sample)
+            module.train()
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise ConfigError(f"layer {spec!r} on input of shape {tuple(sample.shape[1:])}: {e}") from None
         modules.append(module)
     return nn.Sequential(*modules)
 

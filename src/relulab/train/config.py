@@ -30,6 +30,7 @@ DEFAULTS = {
         "days": 7,                # views: previous days per sample
         "test_year": 0,           # views: 0 means the last year
         "shuffle": True,          # reshuffle the training batches every epoch
+        "flatten": True,          # digits: (n, 64) vectors; false gives (n, 1, 8, 8) images for CNNs
     },
     "model": {"layers": []},
     "loss": {"name": "MSELoss"},

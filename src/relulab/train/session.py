@@ -40,8 +40,8 @@ def load_data(data):
         return DataBundle(ds.features, ds.targets, feature_names=list(ds.feature_names))
     if kind == "digits":
         from ..data.digits import digits
-        train = digits("train", test_fraction=data["test_fraction"])
-        test = digits("test", test_fraction=data["test_fraction"])
+        train = digits("train", test_fraction=data["test_fraction"], flatten=data["flatten"])
+        test = digits("test", test_fraction=data["test_fraction"], flatten=data["flatten"])
         return DataBundle(train.features, train.targets, test.features, test.targets)
     if kind == "views":
         from ..data.views import daily_views, window
@@ -107,7 +107,7 @@ def build_job(config, bundle, train_idx, valid_idx):
     if bundle.test_x is not None:
         loaders["test"] = DataLoader(dataset(bundle.test_x, bundle.test_y), batch_size=1024)
 
-    model = build_model(config["model"]["layers"], bundle.x.shape[1] if bundle.x.ndim == 2 else bundle.x.shape[1:])
+    model = build_model(config["model"]["layers"], bundle.x.shape[1:])
     loss_fn = build_loss(config["loss"])
     optimizer = build_optimizer(config["optimizer"], model.parameters())
     scheduler = build_scheduler(config["scheduler"], optimizer, len(loaders["train"]), config["epochs"])
@@ -204,7 +204,7 @@ def predict(run_dir, data_path, out_path, which="best", target_name="tested_posi
         standardizer = Standardizer().load_state_dict(load(prep_path)["standardizer"])
         x = standardizer.transform(x).astype(np.float32)
     rl_random.manual_seed(config["seed"])
-    model = build_model(config["model"]["layers"], x.shape[1])
+    model = build_model(config["model"]["layers"], x.shape[1:])
     model.load_state_dict(run.load_checkpoint(which)["model"])
     model.eval()
     with no_grad():
