@@ -183,7 +183,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if unbatched:
         input = input.unsqueeze(0)
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if min(stride) < 1 or min(dilation) < 1:
+        raise RuntimeError(f"{name}: stride {stride} and dilation {dilation} must be positive")
     out_ch, in_per_group, kh, kw = weight.shape
+    if bias is not None and tuple(bias.shape) != (out_ch,):
+        raise RuntimeError(f"{name}: bias must have shape ({out_ch},) for {out_ch} output channels, got "
+                           f"{tuple(bias.shape)}")
     if groups < 1 or input.shape[1] % groups or out_ch % groups:
         raise RuntimeError(f"{name}: in_channels ({input.shape[1]}) and out_channels ({out_ch}) must be divisible "
                            f"by groups ({groups})")
@@ -201,6 +206,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
             raise ValueError(f"{name}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
     else:
         ph, pw = _pair(padding, "padding")
+        if ph < 0 or pw < 0:
+            raise RuntimeError(f"{name}: padding {(ph, pw)} must be non-negative")
         pads = (ph, ph, pw, pw)
     x = pad2d(input, *pads, mode=padding_mode)
     eff_h, eff_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1

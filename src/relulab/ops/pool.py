@@ -26,8 +26,12 @@ def _pool_args(name, x, kernel_size, stride, padding, dilation, ceil_mode):
     if x.ndim not in (3, 4):
         raise RuntimeError(f"{name}: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
     k = _pair(kernel_size, "kernel_size")
-    s = _pair(stride if stride not in (None, ()) else kernel_size, "stride")
+    s = _pair(kernel_size if stride is None or (isinstance(stride, (list, tuple)) and not stride) else stride,
+              "stride")
     p, d = _pair(padding, "padding"), _pair(dilation, "dilation")
+    if min(k) < 1 or min(s) < 1 or min(d) < 1 or min(p) < 0:
+        raise RuntimeError(f"{name}: kernel_size {k}, stride {s} and dilation {d} must be positive and padding {p} "
+                           "non-negative")
     for i in range(2):
         if p[i] > k[i] // 2:
             raise RuntimeError(f"{name}: padding {p} should be at most half of the kernel size {k}")
@@ -53,17 +57,26 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     k, s, p, d, (oh, ow) = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     n, c, h, w = x.shape
     eh, ew = _extra(h, oh, k[0], s[0], p[0], d[0]), _extra(w, ow, k[1], s[1], p[1], d[1])
-    data = x._data
-    if p != (0, 0) or eh or ew:  # padding is −inf, so it never wins a window
-        data = np.full((n, c, h + 2 * p[0] + eh, w + 2 * p[1] + ew), -np.inf, dtype=x.dtype)
+    data, real = x._data, None
+    if p != (0, 0) or eh or ew:
+        data = np.zeros((n, c, h + 2 * p[0] + eh, w + 2 * p[1] + ew), dtype=x.dtype)
         data[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x._data
+        real = np.zeros((1, 1) + data.shape[2:], dtype=bool)  # padding never wins, even against −inf
+        real[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = True
+        real = unfold(real, k, s, d)[..., :oh, :ow]
     windows = unfold(data, k, s, d)[..., :oh, :ow]                      # (N, C, kh, kw, OH, OW), a view
     # Running argmax over the kh·kw kernel offsets (not pixels): strict '>' keeps the first maximum, as
     # PyTorch does, and a NaN wins so that it propagates.
-    best_val, best = windows[:, :, 0, 0], np.zeros((n, c, oh, ow), dtype=np.int64)
+    best_val = windows[:, :, 0, 0]
+    best = np.zeros((n, c, oh, ow), dtype=np.int64)
+    best_real = None if real is None else np.broadcast_to(real[:, :, 0, 0], best.shape)
     for j in range(1, k[0] * k[1]):
         v = windows[:, :, j // k[1], j % k[1]]
         better = (v > best_val) | np.isnan(v)
+        if real is not None:
+            v_real = real[:, :, j // k[1], j % k[1]]
+            better = v_real & (better | ~best_real)
+            best_real = best_real | v_real
         best_val = np.where(better, v, best_val)
         best[better] = j
     # Row-major position of each winner in the unpadded input.
@@ -123,7 +136,7 @@ def adaptive_avg_pool2d(x, output_size):
         raise RuntimeError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
     h, w = x.shape[-2:]
     oh, ow = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    oh, ow = oh or h, ow or w
+    oh, ow = h if oh is None else oh, w if ow is None else ow
     rows = Tensor._make(_adaptive_matrix(h, oh, x.dtype))
     cols = Tensor._make(_adaptive_matrix(w, ow, x.dtype).T)
     return rows @ x @ cols
