@@ -6,9 +6,10 @@ A convolution y = C(x, w) is bilinear, so its two gradients are convolutions too
 and by the identities <C(x,w), g> = <x, T(g,w)> = <w, W(x,g)> each of C, T and W differentiates into the other
 two.  So the three ops below write their backward in terms of each other, and Hessians of CNNs come for free.
 
-Memory: the only large temporary is the unfolded buffer ("cols") of shape
-(groups, C/groups · kh · kw, N · OH · OW), i.e. kh·kw times the (padded) input when the stride is 1; a
-forward or backward product holds one such buffer at a time.
+Memory: the only large temporary is the unfolded buffer ("cols"): C/groups · kh · kw rows by N · OH · OW
+columns per group, i.e. kh·kw times the (padded) input when the stride is 1.  A forward or backward product
+holds one such buffer at a time and none is kept between them (backward unfolds again), so a network's
+working memory is its activations plus one unfolded buffer.
 No Python loop runs over pixels, batch items or channels; col2im loops over the kh·kw kernel offsets only.
 """
 import numpy as np
@@ -45,25 +46,44 @@ def fold(cols, shape, kernel, stride, dilation):
     return out
 
 
+# Below this many weights per filter (C/G·kh·kw), one GEMM per sample beats one wide GEMM over the whole batch:
+# BLAS handles a tiny inner dimension against a very long one poorly (measured on OpenBLAS, 2 cores).
+_PER_SAMPLE_BELOW = 64
+
+
 class _ConvGeometry(Function):
-    """Shared layout: every product is one batched GEMM per group over the stacked (N · OH · OW) axis."""
+    """Shared layout for the three products.  Each is a batched GEMM: per group over the stacked
+    (N · OH · OW) axis, or, for small filters, per sample and group (see ``_PER_SAMPLE_BELOW``)."""
 
     def __init__(self, stride, dilation, groups, x_shape=None, w_shape=None):
         self.stride, self.dilation, self.groups = stride, dilation, groups
         self.x_shape, self.w_shape = x_shape, w_shape
 
-    def _cols(self, x, kernel):
-        """Unfolded x as (G, C/G·kh·kw, N·OH·OW): the one copy of the input that a convolution makes."""
-        n, c = x.shape[:2]
-        view = unfold(x, kernel, self.stride, self.dilation)          # (N, C, kh, kw, OH, OW), no copy
-        oh, ow = view.shape[-2:]
-        cols = view.transpose(1, 2, 3, 0, 4, 5).reshape(self.groups, (c // self.groups) * kernel[0] * kernel[1], -1)
-        return cols, (oh, ow)
+    @staticmethod
+    def per_sample(w_shape):
+        return w_shape[1] * w_shape[2] * w_shape[3] < _PER_SAMPLE_BELOW
 
-    def _grad_rows(self, g):
-        """(N, O, OH, OW) → (G, O/G, N·OH·OW)."""
+    def _cols(self, x, w_shape):
+        """Unfolded x, the one copy of the input a convolution makes: (N, G, CK, L) per sample, else
+        (G, CK, N·L), with CK = C/G·kh·kw and L = OH·OW."""
+        n, c = x.shape[:2]
+        kernel = w_shape[2:]
+        view = unfold(x, kernel, self.stride, self.dilation)          # (N, C, kh, kw, OH, OW), no copy
+        ck = (c // self.groups) * kernel[0] * kernel[1]
+        if self.per_sample(w_shape):
+            return view.reshape(n, self.groups, ck, -1), view.shape[-2:]
+        return view.transpose(1, 2, 3, 0, 4, 5).reshape(self.groups, ck, -1), view.shape[-2:]
+
+    def _grad_rows(self, g, w_shape):
+        """(N, O, OH, OW) in the matching layout: (N, G, O/G, L) per sample, else (G, O/G, N·L)."""
         n, o = g.shape[:2]
+        if self.per_sample(w_shape):
+            return g.reshape(n, self.groups, o // self.groups, -1)
         return g.transpose(1, 0, 2, 3).reshape(self.groups, o // self.groups, -1)
+
+    def _filters(self, w):
+        o = w.shape[0]
+        return w.reshape(self.groups, o // self.groups, -1)            # (G, O/G, CK)
 
     def conv(self, x, w):
         return Conv2d(self.stride, self.dilation, self.groups).apply(x, w)
@@ -82,10 +102,12 @@ class Conv2d(_ConvGeometry):
         super().__init__(stride, dilation, groups)
 
     def forward(self, x, w):
-        o, cg, kh, kw = w.shape
-        cols, (oh, ow) = self._cols(x, (kh, kw))
-        out = xp.matmul(w.reshape(self.groups, o // self.groups, cg * kh * kw), cols)   # (G, O/G, N·L)
-        return xp.ascontiguousarray(out.reshape(o, x.shape[0], oh, ow).transpose(1, 0, 2, 3))
+        n, o = x.shape[0], w.shape[0]
+        cols, (oh, ow) = self._cols(x, w.shape)
+        out = xp.matmul(self._filters(w), cols)
+        if self.per_sample(w.shape):
+            return out.reshape(n, o, oh, ow)
+        return xp.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
 
     def backward(self, g, out):
         x, w = self.inputs
@@ -98,12 +120,44 @@ class Conv2dInputGrad(_ConvGeometry):
     """dx = T(g, w): the transposed convolution, back to the (padded) input's shape ``x_shape``."""
 
     def forward(self, g, w):
-        n, o, oh, ow = g.shape
-        _, cg, kh, kw = w.shape
-        wmat = w.reshape(self.groups, o // self.groups, cg * kh * kw)
-        cols = xp.matmul(wmat.transpose(0, 2, 1), self._grad_rows(g))          # (G, C/G·kh·kw, N·L)
-        cols = cols.reshape(self.x_shape[1], kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
+        if self.stride == (1, 1):
+            return self._forward_stride1(g, w)
+        n, _, oh, ow = g.shape
+        kh, kw = w.shape[2:]
+        cols = xp.matmul(self._filters(w).transpose(0, 2, 1), self._grad_rows(g, w.shape))
+        if self.per_sample(w.shape):
+            cols = cols.reshape(n, self.x_shape[1], kh, kw, oh, ow)
+        else:
+            cols = cols.reshape(self.x_shape[1], kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
         return fold(cols, self.x_shape, (kh, kw), self.stride, self.dilation)
+
+    def _forward_stride1(self, g, w):
+        """Fold along flattened rows: widen g to the input's width W (zero columns), so that each kernel
+        offset's contribution is one contiguous run of OH·W values at flat offset i·dh·W + j·dw.  Long runs
+        instead of OW-long rows make col2im several times faster."""
+        n, o, oh, ow = g.shape
+        c, h, width = self.x_shape[1:]
+        kh, kw = w.shape[2:]
+        dh, dw = self.dilation
+        wide = xp.zeros((n, o, oh, width), dtype=g.dtype)
+        wide[..., :ow] = g
+        cols = xp.matmul(self._filters(w).transpose(0, 2, 1), self._grad_rows(wide, w.shape))
+        run = oh * width
+        out = xp.zeros((n, c, h * width + (kw - 1) * dw), dtype=cols.dtype)
+        if self.per_sample(w.shape):
+            cols = cols.reshape(n, c, kh, kw, run)
+            target = out
+        else:  # (C, kh, kw, N·run): add into a (C, N, ·) view of the output
+            cols = cols.reshape(c, kh, kw, n, run)
+            target = out.transpose(1, 0, 2)
+        for i in range(kh):  # kernel offsets only
+            for j in range(kw):
+                start = i * dh * width + j * dw
+                if self.per_sample(w.shape):
+                    target[:, :, start:start + run] += cols[:, :, i, j]
+                else:
+                    target[:, :, start:start + run] += cols[:, i, j]
+        return out[:, :, :h * width].reshape(self.x_shape)
 
     def backward(self, h, out):
         g, w = self.inputs
@@ -116,9 +170,11 @@ class Conv2dWeightGrad(_ConvGeometry):
     """dw = W(x, g): each output channel's gradient against the fields it saw, summed over batch and positions."""
 
     def forward(self, x, g):
-        o, cg, kh, kw = self.w_shape
-        cols, _ = self._cols(x, (kh, kw))                                      # (G, CK, N·L)
-        return xp.matmul(self._grad_rows(g), cols.transpose(0, 2, 1)).reshape(self.w_shape)
+        cols, _ = self._cols(x, self.w_shape)
+        dw = xp.matmul(self._grad_rows(g, self.w_shape), xp.swapaxes(cols, -1, -2))
+        if self.per_sample(self.w_shape):
+            dw = dw.sum(axis=0)
+        return dw.reshape(self.w_shape)
 
     def backward(self, k, out):
         x, g = self.inputs

@@ -59,17 +59,17 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     eh, ew = _extra(h, oh, k[0], s[0], p[0], d[0]), _extra(w, ow, k[1], s[1], p[1], d[1])
     data, real = x._data, None
     if p != (0, 0) or eh or ew:
-        data = np.zeros((n, c, h + 2 * p[0] + eh, w + 2 * p[1] + ew), dtype=x.dtype)
+        data = np.full((n, c, h + 2 * p[0] + eh, w + 2 * p[1] + ew), -np.inf, dtype=x.dtype)
         data[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x._data
         real = np.zeros((1, 1) + data.shape[2:], dtype=bool)  # padding never wins, even against −inf
         real[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = True
         real = unfold(real, k, s, d)[..., :oh, :ow]
     windows = unfold(data, k, s, d)[..., :oh, :ow]                      # (N, C, kh, kw, OH, OW), a view
-    # Running argmax over the kh·kw kernel offsets (not pixels): strict '>' keeps the first maximum, as
-    # PyTorch does, and a NaN wins so that it propagates.
+    # Running argmax over the kh·kw kernel offsets (not pixels), in branch-free arithmetic (masked selects
+    # are ~30x slower in NumPy).  Strict '>' keeps the first maximum, as PyTorch does; a NaN wins and sticks.
     best_val = windows[:, :, 0, 0]
-    best = np.zeros((n, c, oh, ow), dtype=np.int64)
-    best_real = None if real is None else np.broadcast_to(real[:, :, 0, 0], best.shape)
+    best = np.zeros((n, c, oh, ow), dtype=np.int16)
+    best_real = None if real is None else real[:, :, 0, 0]
     for j in range(1, k[0] * k[1]):
         v = windows[:, :, j // k[1], j % k[1]]
         better = (v > best_val) | np.isnan(v)
@@ -77,13 +77,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
             v_real = real[:, :, j // k[1], j % k[1]]
             better = v_real & (better | ~best_real)
             best_real = best_real | v_real
-        best_val = np.where(better, v, best_val)
-        best[better] = j
+        best = np.maximum(best, better * np.int16(j))  # j only grows, so the latest winner is the largest
+        best_val = np.maximum(best_val, v)
     # Row-major position of each winner in the unpadded input.
     offsets = (np.arange(k[0] * k[1]) // k[1]) * d[0] * w + (np.arange(k[0] * k[1]) % k[1]) * d[1]
     corner = ((np.arange(n)[:, None, None, None] * c + np.arange(c)[None, :, None, None]) * h * w
               + (np.arange(oh)[:, None] * s[0] - p[0]) * w + (np.arange(ow)[None, :] * s[1] - p[1]))
-    flat = corner + offsets[best]
+    flat = corner + offsets[best.astype(np.intp)]
     overlapping = any(kk * dd > ss for kk, dd, ss in zip(k, d, s))
     out = GetItem(None, unique=not overlapping, flat=flat).apply(x)  # the gradient scatters back to winners
     if unbatched:
