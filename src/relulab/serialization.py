@@ -68,14 +68,13 @@ def _decode(node, tensors, path):
     raise ValueError(f"load: {path} is corrupt: unknown node kind '{kind}'")
 
 
-def save(obj, f):
-    """Write ``obj`` (a state_dict or any nesting of tensors and plain values) atomically to path ``f``."""
-    from safetensors.numpy import save as to_bytes
-    tensors = {}
-    tree = _encode(obj, "", tensors)
-    data = to_bytes(tensors, metadata={_TREE_KEY: json.dumps(tree)})
-    path = Path(f)
+def write_atomic(path, data):
+    """Write bytes (or text, as UTF-8) to a temporary file beside ``path``, fsync, then rename it into place:
+    readers see the old file or the new one, never a torn one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -87,6 +86,14 @@ def save(obj, f):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save(obj, f):
+    """Write ``obj`` (a state_dict or any nesting of tensors and plain values) atomically to path ``f``."""
+    from safetensors.numpy import save as to_bytes
+    tensors = {}
+    tree = _encode(obj, "", tensors)
+    write_atomic(f, to_bytes(tensors, metadata={_TREE_KEY: json.dumps(tree)}))
 
 
 def load(f, map_location=None, weights_only=True, mmap=None):

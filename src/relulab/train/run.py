@@ -12,26 +12,9 @@ complete checkpoint readable, and ``resume`` continues from it.
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from ..serialization import load, save
-
-
-def write_text_atomic(path, text):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from ..serialization import load, save, write_atomic
 
 
 class RunDirectory:
@@ -49,7 +32,7 @@ class RunDirectory:
             path = root / f"{name}-{n}"
         (path / "checkpoints").mkdir(parents=True)
         run = cls(path)
-        write_text_atomic(path / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_atomic(path / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
         return run
 
     @classmethod
@@ -87,10 +70,10 @@ class RunDirectory:
     def log(self, record):
         """Append one epoch's record (rewriting both files atomically from the full history)."""
         records = [r for r in self.history() if r["epoch"] < record["epoch"]] + [dict(record)]
-        write_text_atomic(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+        write_atomic(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
         keys = list(dict.fromkeys(k for r in records for k in r))
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=keys)
         writer.writeheader()
         writer.writerows(records)
-        write_text_atomic(self.path / "metrics.csv", buffer.getvalue())
+        write_atomic(self.path / "metrics.csv", buffer.getvalue())

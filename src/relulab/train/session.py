@@ -3,6 +3,7 @@
 This is what ``relulab train/resume/evaluate/predict/cv`` call; scripts can call it too.  Nothing is written
 until the whole config has been checked and the data loaded, so a bad config leaves no half-made run directory.
 """
+import json
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from ..utils.data import DataLoader, TensorDataset
 from .builders import build_loss, build_model, build_optimizer, build_scheduler
 from .config import ConfigError, load_config, resolve
 from .loop import EarlyStopping, TrainState, evaluate, fit, restore_checkpoint, task_of
+from ..serialization import write_atomic
 from .run import RunDirectory
 
 
@@ -156,9 +158,7 @@ def resume(run_dir, epochs=None, verbose=True, progress=None):
     config = run.config
     if epochs is not None:
         config["epochs"] = int(epochs)
-        from .run import write_text_atomic
-        import json
-        write_text_atomic(run.path / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_atomic(run.path / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     bundle = load_data(config["data"])
     train_idx, valid_idx = _pool_split(config, bundle)
     job = build_job(config, bundle, train_idx, valid_idx)
@@ -192,7 +192,6 @@ def predict(run_dir, data_path, out_path, which="best", target_name="tested_posi
     from ..autograd.grad_mode import no_grad
     from ..data.csv import CSVDataset
     from ..serialization import load
-    from .run import write_text_atomic
     run = RunDirectory.open(run_dir)
     config = run.config
     if config["data"]["kind"] != "csv":
@@ -211,7 +210,7 @@ def predict(run_dir, data_path, out_path, which="best", target_name="tested_posi
         pred = model(Tensor._make(x)).numpy().reshape(len(x), -1)[:, 0]
     ids = ds.ids if ds.ids is not None else np.arange(len(x))
     lines = [f"id,{target_name}"] + [f"{i},{p:.6f}" for i, p in zip(ids, pred)]
-    write_text_atomic(out_path, "\n".join(lines) + "\n")
+    write_atomic(out_path, "\n".join(lines) + "\n")
     return pred
 
 
