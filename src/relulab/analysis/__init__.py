@@ -1,0 +1,5 @@
+"""``relulab.analysis``: lecture 2's analysis as tools — curvature, critical points, saddle escape."""
+from .critical import (CriticalPoint, SaddleEscape, classify, escape_saddle, find_critical_point, kind_of,
+                       zero_tolerance)
+from .curvature import density, eigs, hessian, hvp, lanczos, trace
+from .objective import Objective, batches, parameters_replaced
