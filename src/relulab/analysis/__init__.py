@@ -3,3 +3,4 @@ from .critical import (CriticalPoint, SaddleEscape, classify, escape_saddle, fin
                        zero_tolerance)
 from .curvature import density, eigs, hessian, hvp, lanczos, trace
 from .objective import Objective, batches, parameters_replaced
+from .study import MinimumRatioStudy, minimum_ratio_study

@@ -62,11 +62,14 @@ def classify(target, *args, theta=None, tol=None):
                          obj.value(point), point.copy(), vectors)
 
 
-def find_critical_point(target, *args, theta=None, train_steps=2000, lr=0.1, gradient_tol=1e-8, polish_steps=200):
-    """Drive ‖∇L‖ to ~0: gradient descent toward a low gradient, then minimise ½‖∇L‖² (whose gradient is
-    H∇L, one HVP) with L-BFGS.  The second stage converges to saddles as readily as to minima, which is what
-    an honest census of critical points needs.  Returns the point θ as a flat array."""
-    from scipy.optimize import minimize
+def find_critical_point(target, *args, theta=None, train_steps=2000, lr=0.1, gradient_tol=1e-8, polish_steps=50,
+                        newton_up_to=1000):
+    """Drive ‖∇L‖ to ~0 in two stages: gradient descent toward a low gradient, then a root-finder for ∇L = 0.
+
+    For up to ``newton_up_to`` parameters the root-finder is Newton's method on the gradient with the exact
+    Hessian, θ ← θ − H⁺∇L (least squares, so flat directions don't blow up); otherwise L-BFGS on ½‖∇L‖²,
+    whose gradient H∇L is one HVP.  Both converge to saddles as readily as to minima, which an honest census
+    of critical points needs.  Returns the point θ as a flat array."""
     obj = Objective.of(target, *args)
     theta = (obj.point if theta is None else np.asarray(theta, dtype=np.float64)).copy()
     for _ in range(train_steps):
@@ -74,13 +77,22 @@ def find_critical_point(target, *args, theta=None, train_steps=2000, lr=0.1, gra
         if np.linalg.norm(g) < gradient_tol:
             return theta
         theta -= lr * g
+    if obj.size <= newton_up_to:
+        for _ in range(polish_steps):
+            g = obj.gradient(theta)
+            if np.linalg.norm(g) < gradient_tol:
+                break
+            step = np.linalg.lstsq(obj.hessian(theta), g, rcond=1e-10)[0]
+            theta = theta - step
+        return theta
+    from scipy.optimize import minimize
 
     def half_sq_norm(t):
         g = obj.gradient(t)
         return 0.5 * float(g @ g), obj.hvp(g, t)
 
     result = minimize(half_sq_norm, theta, jac=True, method="L-BFGS-B",
-                      options={"maxiter": polish_steps, "gtol": 1e-14, "ftol": 1e-30})
+                      options={"maxiter": polish_steps * 10, "gtol": 1e-14, "ftol": 1e-30})
     return result.x
 
 
