@@ -62,9 +62,7 @@ def test_interrupted_run_resumes_from_last_complete_checkpoint(tmp_path):
                 raise KeyboardInterrupt
 
     from relulab.train import session
-    bundle = session.load_data(config["data"])
-    tr, va = session._pool_split(config, bundle)
-    job = session.build_job(config, bundle, tr, va)
+    job = session.rebuild_job(config)
     run = RunDirectory.create(tmp_path, "cut", config)
     with pytest.raises(KeyboardInterrupt):
         fit(job.model, job.loss_fn, job.optimizer, job.loaders["train"], 4, valid_loader=job.loaders["valid"],

@@ -78,6 +78,18 @@ def _cv(args):
     return 0
 
 
+def _diagnose(args):
+    """Lecture 2's training guide on a finished run: verdict, evidence, remedies, and a figure."""
+    from pathlib import Path
+    from .analysis.doctor import diagnose_run
+    diagnosis = diagnose_run(args.run_dir, which=args.checkpoint, seed=args.seed)
+    print(diagnosis.report())
+    out_dir = Path(args.out or args.run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"\nfigure: {diagnosis.plot(out_dir / 'diagnosis.png')}")
+    return 0
+
+
 def _add_config_args(parser):
     parser.add_argument("config", help="a TOML run configuration (see examples/)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -124,6 +136,14 @@ def build_parser():
     predict.add_argument("--out", required=True, help="where to write the predictions CSV")
     predict.add_argument("--checkpoint", choices=("best", "last"), default="best")
     predict.set_defaults(func=_predict)
+
+    diagnose = sub.add_parser("diagnose", help="lecture 2's guide on a run: model bias, optimization, overfitting?")
+    diagnose.add_argument("run_dir")
+    diagnose.add_argument("--out", help="folder for diagnosis.png (default: the run directory)")
+    diagnose.add_argument("--checkpoint", choices=("best", "last"), default=None,
+                          help="weights to diagnose (default: those the run ended with)")
+    diagnose.add_argument("--seed", type=int, default=0, help="seed for the reference models (default 0)")
+    diagnose.set_defaults(func=_diagnose)
 
     cv = sub.add_parser("cv", help="k-fold cross-validation: mean ± std of the validation metric")
     _add_config_args(cv)

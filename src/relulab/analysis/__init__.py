@@ -1,6 +1,8 @@
 """``relulab.analysis``: lecture 2's analysis as tools — curvature, critical points, saddle escape."""
 from .critical import (CriticalPoint, SaddleEscape, classify, escape_saddle, find_critical_point, kind_of,
                        zero_tolerance)
+from .doctor import (REMEDIES, THRESHOLDS, VERDICTS, Budget, CurveShape, Diagnosis, Reference, Thresholds,
+                     curve_shape, diagnose, diagnose_run, loss_scale)
 from .curvature import density, eigs, hessian, hvp, lanczos, trace
 from .objective import Objective, batches, parameters_replaced
 from .study import MinimumRatioStudy, minimum_ratio_study

@@ -131,17 +131,22 @@ def run_job(job, run=None, state=None, verbose=False, progress=None):
                l1=train["l1"], run=run, state=state, verbose=verbose, progress=progress)
 
 
-def _pool_split(config, bundle):
+def pool_split(config, bundle):
+    """The run's (train, valid) indices: the same for train, resume, evaluate and diagnose."""
     classification = task_of(build_loss(config["loss"])) == "classification"
     return holdout_split(bundle.y, config["data"]["valid_fraction"], config["seed"], classification)
+
+
+def rebuild_job(config):
+    """Load the config's data and build its job on the holdout split, exactly as ``train`` does."""
+    bundle = load_data(config["data"])
+    return build_job(config, bundle, *pool_split(config, bundle))
 
 
 def train(config, out_dir=None, name=None, verbose=True, progress=None):
     """Train from a resolved config; returns the ``RunDirectory``.  The directory appears only once the
     config, data and model have all been built."""
-    bundle = load_data(config["data"])
-    train_idx, valid_idx = _pool_split(config, bundle)
-    job = build_job(config, bundle, train_idx, valid_idx)
+    job = rebuild_job(config)
     run = RunDirectory.create(out_dir or config["out_dir"], name or config["name"], config)
     if job.standardizer is not None:
         from ..serialization import save
@@ -159,9 +164,7 @@ def resume(run_dir, epochs=None, verbose=True, progress=None):
     if epochs is not None:
         config["epochs"] = int(epochs)
         write_atomic(run.path / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
-    bundle = load_data(config["data"])
-    train_idx, valid_idx = _pool_split(config, bundle)
-    job = build_job(config, bundle, train_idx, valid_idx)
+    job = rebuild_job(config)
     checkpoint = run.load_checkpoint("last")
     state = restore_checkpoint(checkpoint, job.model, job.optimizer, job.scheduler, job.early_stopping,
                                {"train": job.loaders["train"]})
@@ -180,9 +183,7 @@ def evaluate_run(run_dir, which="best"):
     """Metrics of a run's checkpoint on its train, validation and (if any) test splits."""
     run = RunDirectory.open(run_dir)
     config = run.config
-    bundle = load_data(config["data"])
-    train_idx, valid_idx = _pool_split(config, bundle)
-    job = build_job(config, bundle, train_idx, valid_idx)
+    job = rebuild_job(config)
     job.model.load_state_dict(run.load_checkpoint(which)["model"])
     return {split: evaluate(job.model, loader, job.loss_fn) for split, loader in job.loaders.items()}
 
