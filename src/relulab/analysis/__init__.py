@@ -5,4 +5,6 @@ from .doctor import (REMEDIES, THRESHOLDS, VERDICTS, Budget, CurveShape, Diagnos
                      curve_shape, diagnose, diagnose_run, loss_scale)
 from .curvature import density, eigs, hessian, hvp, lanczos, trace
 from .objective import Objective, batches, parameters_replaced
+from .surface import (Surface, Trajectory, error_surface, filter_normalized_direction, linear_surface,
+                      plot_contour, plot_surface_3d, slice_2d)
 from .study import MinimumRatioStudy, minimum_ratio_study
