@@ -90,6 +90,15 @@ def _diagnose(args):
     return 0
 
 
+def _lab(args):
+    from .labs import run_lab
+    reports = run_lab(args.name, out=args.out, quick=args.quick, seed=args.seed,
+                      progress=lambda message: print(message, flush=True))
+    for name, path in reports.items():
+        print(f"{name}: report written to {path}")
+    return 0
+
+
 def _add_config_args(parser):
     parser.add_argument("config", help="a TOML run configuration (see examples/)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -144,6 +153,13 @@ def build_parser():
                           help="weights to diagnose (default: those the run ended with)")
     diagnose.add_argument("--seed", type=int, default=0, help="seed for the reference models (default 0)")
     diagnose.set_defaults(func=_diagnose)
+
+    lab = sub.add_parser("lab", help="reproduce a lecture's claims: experiments, figures, verdicts, a report")
+    lab.add_argument("name", choices=("lecture1", "lecture2", "all"))
+    lab.add_argument("--out", default="lab-report", help="folder for the reports (default: lab-report)")
+    lab.add_argument("--quick", action="store_true", help="smaller sizes: the CI smoke run")
+    lab.add_argument("--seed", type=int, default=0)
+    lab.set_defaults(func=_lab)
 
     cv = sub.add_parser("cv", help="k-fold cross-validation: mean ± std of the validation metric")
     _add_config_args(cv)
