@@ -4,8 +4,9 @@ Everything runs in the calling process.  ``num_workers > 0`` is accepted so PyTo
 worker processes are started (NumPy batches of the course's data sets are cheap to build), so
 ``get_worker_info()`` is always None and ``worker_init_fn`` is never called; ``pin_memory`` is a no-op.
 
-Fast path: a ``TensorDataset`` (or a ``Subset`` of one, at any depth) with the default collate gathers each batch
-with one NumPy fancy-index per tensor instead of indexing and stacking sample by sample.
+Fast path: a ``TensorDataset`` or an array-backed relulab dataset (``_bulk_gather = True``), or a ``Subset`` of one
+at any depth, with the default collate gathers each batch with one NumPy fancy-index per array instead of
+indexing and stacking sample by sample.
 """
 import numbers
 
