@@ -77,17 +77,25 @@ def run_experiments(experiments, out_dir, quick, seed, progress=None):
     """Run each experiment; a crash becomes a 'not reproduced' entry with the error, so one failure does not
     hide the other results.  Returns a list of (Experiment, Result, seconds)."""
     import matplotlib
+    from threadpoolctl import threadpool_limits
     matplotlib.use("Agg")
     outcomes = []
-    for i, exp in enumerate(experiments):
-        if progress:
-            progress(f"[{i + 1}/{len(experiments)}] {exp.title}")
-        started = time.perf_counter()
-        ctx = Context(out_dir, quick, seed, exp.key)
-        try:
-            result = exp.run(ctx)
-        except Exception as e:  # noqa: BLE001 - reported in the lab's own output
-            result = Result(method="(the experiment raised an error)", numbers={"error": f"{type(e).__name__}: {e}"},
-                            reproduced=False, because=f"the experiment failed: {type(e).__name__}: {e}")
-        outcomes.append((exp, result, time.perf_counter() - started))
+    # One BLAS thread: the labs' matrices are small, where a second thread costs more than it gives, and
+    # timings stay steady when another process shares the cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, exp in enumerate(experiments):
+            outcomes.append(_run_one(exp, i, len(experiments), out_dir, quick, seed, progress))
     return outcomes
+
+
+def _run_one(exp, i, count, out_dir, quick, seed, progress):
+    if progress:
+        progress(f"[{i + 1}/{count}] {exp.title}")
+    started = time.perf_counter()
+    ctx = Context(out_dir, quick, seed, exp.key)
+    try:
+        result = exp.run(ctx)
+    except Exception as e:  # noqa: BLE001 - reported in the lab's own output
+        result = Result(method="(the experiment raised an error)", numbers={"error": f"{type(e).__name__}: {e}"},
+                        reproduced=False, because=f"the experiment failed: {type(e).__name__}: {e}")
+    return exp, result, time.perf_counter() - started
