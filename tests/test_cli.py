@@ -20,3 +20,13 @@ def test_console_entry_point_runs():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "loss fell" in done.stdout
+
+
+def test_lab_command_writes_reports(tmp_path, capsys):
+    import json
+    assert main(["lab", "lecture1", "--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "report written to" in out and "[1/" in out  # progress is shown
+    results = json.loads((tmp_path / "lecture1" / "results.json").read_text())
+    assert results["quick"] is True and len(results["experiments"]) >= 5
+    assert (tmp_path / "lecture1" / "report.html").exists() and (tmp_path / "lecture1" / "report.md").exists()
