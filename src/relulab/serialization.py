@@ -68,6 +68,12 @@ def _decode(node, tensors, path):
     raise ValueError(f"load: {path} is corrupt: unknown node kind '{kind}'")
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path, data):
     """Write bytes (or text, as UTF-8) to a temporary file beside ``path``, fsync, then rename it into place:
     readers see the old file or the new one, never a torn one."""
@@ -77,6 +83,7 @@ def write_atomic(path, data):
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
