@@ -155,7 +155,8 @@ def build_parser():
     diagnose.set_defaults(func=_diagnose)
 
     lab = sub.add_parser("lab", help="reproduce a lecture's claims: experiments, figures, verdicts, a report")
-    lab.add_argument("name", choices=("lecture1", "lecture2", "all"))
+    from .labs import LABS  # the registry alone: experiments load only when a lab runs
+    lab.add_argument("name", choices=tuple(LABS) + ("all",))
     lab.add_argument("--out", default="lab-report", help="folder for the reports (default: lab-report)")
     lab.add_argument("--quick", action="store_true", help="smaller sizes: the CI smoke run")
     lab.add_argument("--seed", type=int, default=0)
