@@ -8,6 +8,7 @@ from .framework import Context, Experiment, Result, experiment, run_experiments
 LABS = {
     "lecture1": ("relulab.labs.lecture1", "Lecture 1: what is machine learning"),
     "lecture2": ("relulab.labs.lecture2", "Lecture 2: how to train well"),
+    "lecture3": ("relulab.labs.lecture3", "Lecture 3: convolutional networks"),
     "questions": ("relulab.labs.questions", "The notes' open questions (疑问), each answered by an experiment"),
 }
 
