@@ -4,26 +4,16 @@ import json
 import math
 
 import pytest
+from labcheck import finite_leaves, run_quick
 
-from relulab.labs import lecture1, run_experiments, run_lab
+from relulab.labs import lecture1, run_lab
 
 ERROR_MARKER = "(the experiment raised an error)"
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lecture1")
-    return out, {exp.key: result for exp, result, _ in run_experiments(lecture1.EXPERIMENTS, out, quick=True, seed=0)}
-
-
-def _finite_leaves(value):
-    if isinstance(value, dict):
-        return all(_finite_leaves(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(_finite_leaves(v) for v in value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return math.isfinite(value)
-    return True
+    return run_quick(lecture1.EXPERIMENTS, tmp_path_factory, "lecture1")
 
 
 def test_every_experiment_ran_with_finite_numbers_and_figures(outcomes):
@@ -40,7 +30,7 @@ def test_every_experiment_ran_with_finite_numbers_and_figures(outcomes):
         numbers = dict(result.numbers)
         if key == "error_surface":
             numbers["runs"] = {k: v for k, v in numbers["runs"].items() if k != "too large"}
-        assert _finite_leaves(numbers), key
+        assert finite_leaves(numbers), key
 
 
 def _views_days(n):

@@ -1,27 +1,15 @@
 """Lecture 2 lab (momentum, adaptive learning rates, classification): every experiment runs in --quick mode
 without error, its numbers are finite, its verdict follows from its own numbers, and its figures exist."""
-import math
 
 import pytest
+from labcheck import finite_leaves, run_quick
 
 from relulab.labs import lecture2_optim, run_experiments
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lecture2_optim")
-    results = run_experiments(lecture2_optim.EXPERIMENTS, out, quick=True, seed=0)
-    return out, {exp.key: result for exp, result, _ in results}
-
-
-def _finite_numbers(value):
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return True
-    if isinstance(value, (int, float)):
-        return math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return all(_finite_numbers(v) for v in value)
-    return True
+    return run_quick(lecture2_optim.EXPERIMENTS, tmp_path_factory, "lecture2_optim")
 
 
 def test_every_experiment_is_registered(outcomes):
@@ -30,12 +18,12 @@ def test_every_experiment_is_registered(outcomes):
                             "softmax2_sigmoid"}
 
 
-def test_no_errors_and_finite_numbers(outcomes):
+def test_no_errors_andfinite_leaves(outcomes):
     _, results = outcomes
     for key, result in results.items():
         assert "error" not in result.numbers, f"{key}: {result.because}"
         for name, value in result.numbers.items():
-            assert _finite_numbers(value), f"{key}.{name} = {value!r}"
+            assert finite_leaves(value), f"{key}.{name} = {value!r}"
         assert result.because and result.method
 
 

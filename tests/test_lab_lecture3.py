@@ -1,13 +1,13 @@
 """Lecture 3's shapes data and lab in --quick mode: the generator is deterministic, balanced and in range, the
 shift helper moves pixels with zero fill, and every experiment runs with finite numbers, figures, and a verdict
 that follows from its own numbers (each criterion recomputed here)."""
-import math
 
 import numpy as np
 import pytest
+from labcheck import finite_leaves, run_quick
 
 from relulab.data.shapes import shapes, shift
-from relulab.labs import lecture3, run_experiments
+from relulab.labs import lecture3
 
 ERROR_MARKER = "(the experiment raised an error)"
 
@@ -64,18 +64,7 @@ def test_shift_moves_pixels_with_zero_fill():
 # ------------------------------------------------------------------------------------------------ the lab
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lecture3")
-    return out, {exp.key: result for exp, result, _ in run_experiments(lecture3.EXPERIMENTS, out, quick=True, seed=0)}
-
-
-def _finite_leaves(value):
-    if isinstance(value, dict):
-        return all(_finite_leaves(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return all(_finite_leaves(v) for v in value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return math.isfinite(value)
-    return True
+    return run_quick(lecture3.EXPERIMENTS, tmp_path_factory, "lecture3")
 
 
 def test_every_experiment_ran_with_finite_numbers_and_figures(outcomes):
@@ -84,7 +73,7 @@ def test_every_experiment_ran_with_finite_numbers_and_figures(outcomes):
     for key, result in results.items():
         assert result.method != ERROR_MARKER, f"{key}: {result.because}"
         assert "error" not in result.numbers, key
-        assert _finite_leaves(result.numbers), key
+        assert finite_leaves(result.numbers), key
         assert result.table, key
         assert result.figures, key
         for name in result.figures:

@@ -1,12 +1,12 @@
 """The questions lab (the student's 12 疑问): every experiment runs in --quick mode without error, its method
 opens with the Chinese question, its numbers are finite, its verdict follows from its own numbers, and its
 figures exist."""
-import math
 import re
 
 import pytest
+from labcheck import finite_leaves, run_quick
 
-from relulab.labs import questions, run_experiments
+from relulab.labs import questions
 
 KEYS = ["negative_loss", "per_parameter_lr", "hard_sigmoid", "why_depth", "elasticity_bias", "read_contours",
         "parallel_batches", "adaptive_explosion", "output_vector", "softmax2_sigmoid", "ce_vs_mse", "new_class_shift"]
@@ -14,19 +14,7 @@ KEYS = ["negative_loss", "per_parameter_lr", "hard_sigmoid", "why_depth", "elast
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    out = tmp_path_factory.mktemp("questions")
-    results = run_experiments(questions.EXPERIMENTS, out, quick=True, seed=0)
-    return out, {exp.key: result for exp, result, _ in results}
-
-
-def _finite_numbers(value):
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return True
-    if isinstance(value, (int, float)):
-        return math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return all(_finite_numbers(v) for v in value)
-    return True
+    return run_quick(questions.EXPERIMENTS, tmp_path_factory, "questions")
 
 
 def test_twelve_questions_in_order(outcomes):
@@ -38,7 +26,7 @@ def test_no_errors_finite_numbers_chinese_method(outcomes):
     for key, result in results.items():
         assert "error" not in result.numbers, f"{key}: {result.because}"
         for name, value in result.numbers.items():
-            assert _finite_numbers(value), f"{key}.{name} = {value!r}"
+            assert finite_leaves(value), f"{key}.{name} = {value!r}"
         assert re.search(r"[\u4e00-\u9fff]", result.method), key
         assert result.method.startswith("疑问"), key
         assert result.because
