@@ -24,8 +24,6 @@ CRITERIA = {
     "overfitting": lambda n: (n["gap_n400"] < n["gap_n100"] < n["gap_n25"])
     or n["gap_n25"] == max(n["gap_n400"], n["gap_n100"], n["gap_n25"]),
     "kfold": lambda n: n["cv_mean_test_mse"] <= n["one_split_mean_test_mse"],
-    "critical_points": lambda n: n["saddle_kind"] == "saddle" and n["escape_best_loss"] < n["saddle_loss"],
-    "minimum_ratio": lambda n: 0.35 <= n["median_ratio"] <= 0.75 and n["share_ratio_1"] <= 0.2,
     "batch_time": lambda n: n["update_time_ratio_b1000_over_b1"] < 10 and n["epoch_speedup_b1_over_b1000"] > 5,
     "batch_generalization": lambda n: n["small_test_accuracy_mean"] > n["large_test_accuracy_mean"],
 }
@@ -57,11 +55,6 @@ def test_verdict_follows_from_numbers(outcomes, key):
 
 def test_sanity_of_key_numbers(outcomes):
     _, results = outcomes
-    saddle = results["critical_points"].numbers
-    # The lecture's surface L = (1 − w1·w2)² has Hessian [[0, −2], [−2, 0]] at the origin: eigenvalues ±2.
-    assert saddle["saddle_eigenvalue_min"] == pytest.approx(-2.0, abs=1e-6)
-    assert saddle["saddle_eigenvalue_max"] == pytest.approx(2.0, abs=1e-6)
     assert 0 <= results["kfold"].numbers["share_one_split_worse"] <= 1
     batch = results["batch_generalization"].numbers
     assert batch["small_batch_flatter"] == (batch["small_lambda_max_mean"] < batch["large_lambda_max_mean"])
-    assert np.isfinite(results["minimum_ratio"].numbers["median_ratio"])
