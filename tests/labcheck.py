@@ -1,7 +1,8 @@
-"""Shared by the lab tests: run a lab's experiments once in --quick mode, and check numbers are finite."""
+"""Shared by the lab tests: run a lab's experiments once in --quick mode, check numbers are finite, and check
+that a result follows the method (seeds, verdict, settings, negative controls)."""
 import math
 
-from relulab.labs import run_experiments
+from relulab.labs import VERDICTS, run_experiments
 
 
 def run_quick(experiments, tmp_path_factory, name, seed=0):
@@ -19,3 +20,29 @@ def finite_leaves(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return math.isfinite(value)
     return True
+
+
+def method_problems(result, out=None, quick=True):
+    """What a --quick result lacks against the method (empty when it follows it): a verdict in VERDICTS with a
+    reason, 2-3 seeds (>= 5 in full mode), a per-seed table, the settings' provenance, finite numbers, figures
+    on disk, and at least one negative control that came out "not reproduced"."""
+    problems = []
+    if result.verdict not in VERDICTS:
+        problems.append(f"verdict {result.verdict!r}")
+    if not result.because:
+        problems.append("no reason for the verdict")
+    low, high = (2, 3) if quick else (5, 1000)
+    if not low <= len(result.seeds) <= high:
+        problems.append(f"{len(result.seeds)} seeds")
+    if len(result.table) < len(result.seeds):
+        problems.append("fewer table rows than seeds")
+    if not result.settings:
+        problems.append("no settings provenance")
+    if not finite_leaves(result.numbers) or not finite_leaves(result.table):
+        problems.append("non-finite numbers")
+    if out is not None:
+        problems += [f"missing figure {name}" for name in result.figures if not (out / "figures" / name).exists()]
+    if not result.controls:
+        problems.append("no negative control")
+    problems += [f"control {c.name!r} came out {c.verdict!r}" for c in result.controls if c.verdict != "not reproduced"]
+    return problems

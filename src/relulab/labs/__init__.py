@@ -2,7 +2,7 @@
 import importlib
 from pathlib import Path
 
-from .framework import Context, Experiment, Result, experiment, run_experiments
+from .framework import VERDICTS, Context, Control, Experiment, Result, experiment, run_experiments
 
 # lab name → (module holding EXPERIMENTS, report title)
 LABS = {
@@ -38,4 +38,4 @@ def run_lab(names, out="lab-report", quick=False, seed=0, progress=print):
     return reports
 
 
-__all__ = ["Context", "Experiment", "LABS", "Result", "experiment", "experiments_of", "run_experiments", "run_lab"]
+__all__ = ["VERDICTS", "Context", "Control", "Experiment", "LABS", "Result", "experiment", "experiments_of", "run_experiments", "run_lab"]

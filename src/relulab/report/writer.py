@@ -52,7 +52,7 @@ def _table_html(rows):
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}
-.ok{color:#176f2c;font-weight:bold}.no{color:#a3261b;font-weight:bold}img{max-width:100%}
+.ok{color:#176f2c;font-weight:bold}.part{color:#8a5a00;font-weight:bold}.no{color:#a3261b;font-weight:bold}img{max-width:100%}
 section{border-top:1px solid #ddd;margin-top:1.5rem}.claim{font-style:italic}"""
 
 
@@ -66,7 +66,10 @@ def write_report(out_dir, lab_title, outcomes, seed, quick):
     for exp, res, seconds in outcomes:
         results["experiments"][exp.key] = _plain({
             "title": exp.title, "claim": exp.claim, "method": res.method, "verdict": res.verdict,
-            "because": res.because, "numbers": res.numbers, "table": res.table, "figures": res.figures})
+            "because": res.because, "numbers": res.numbers, "table": res.table, "figures": res.figures,
+            "seeds": res.seeds, "settings": res.settings,
+            "controls": [{"name": c.name, "description": c.description, "verdict": c.verdict,
+                          "because": c.because, "numbers": c.numbers} for c in res.controls]})
         results["timing"][exp.key] = round(seconds, 2)
         summary.append(f"- **{exp.title}**: {res.verdict}")
         md += [f"\n## {exp.title}\n", f"*Claim.* {exp.claim}\n", f"*What was run.* {res.method}\n",
@@ -76,7 +79,7 @@ def write_report(out_dir, lab_title, outcomes, seed, quick):
         figures = "".join(
             f'<img alt="{html.escape(name)}" src="data:image/png;base64,'
             f'{base64.b64encode((out_dir / "figures" / name).read_bytes()).decode()}">' for name in res.figures)
-        css = "ok" if res.reproduced else "no"
+        css = {"reproduced": "ok", "partly reproduced": "part"}.get(res.verdict, "no")
         parts.append(f"<section><h2>{html.escape(exp.title)}</h2><p class=claim>Claim: {html.escape(exp.claim)}</p>"
                      f"<p>What was run: {html.escape(res.method)}</p>{_table_html(res.table)}{figures}"
                      f"<p><span class={css}>Verdict: {res.verdict}.</span> {html.escape(res.because)}</p></section>")
