@@ -91,11 +91,17 @@ def _diagnose(args):
 
 
 def _lab(args):
+    from pathlib import Path
     from .labs import run_lab
+    from .report import read_results, verdict_table
     reports = run_lab(args.name, out=args.out, quick=args.quick, seed=args.seed,
                       progress=lambda message: print(message, flush=True))
+    for path in reports.values():  # the verdict table comes last, where a reader looks
+        print(f"\n{verdict_table(read_results(Path(path).parent))}")
+    print()
     for name, path in reports.items():
         print(f"{name}: report written to {path}")
+    print(f"index of the labs: {Path(args.out) / 'index.html'}")
     return 0
 
 

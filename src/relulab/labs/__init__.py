@@ -19,8 +19,9 @@ def experiments_of(name):
 
 
 def run_lab(names, out="lab-report", quick=False, seed=0, progress=print):
-    """Run the named labs ("all" for every one) and write a report per lab; returns {lab: report path}."""
-    from ..report import write_report
+    """Run the named labs ("all" for every one) and write a report per lab, then the index linking every
+    report under ``out``; returns {lab: report path}."""
+    from ..report import write_index, write_report
     if names == "all" or names == ["all"]:
         names = list(LABS)
     names = [names] if isinstance(names, str) else list(names)
@@ -35,6 +36,7 @@ def run_lab(names, out="lab-report", quick=False, seed=0, progress=print):
             progress(f"lab {name}{' (quick)' if quick else ''}")
         outcomes = run_experiments(experiments_of(name), out_dir, quick, seed, progress)
         reports[name] = write_report(out_dir, LABS[name][1], outcomes, seed, quick)
+        write_index(out, list(LABS))  # after each lab, so an interrupted `lab all` still links what finished
     return reports
 
 

@@ -1,12 +1,14 @@
 """Write one lab's report: report.html (figures embedded as base64, no external files), report.md (figures
-linked from figures/), and results.json (every number).  Wall-clock fields are kept apart under "timing" so
-that the rest is identical for a given seed."""
+linked from figures/), and results.json (every number).  All three carry the same facts per experiment:
+verdict and reason, seeds, settings and how they were chosen, the per-seed table, and the negative controls.
+Wall-clock fields are kept apart under "timing" so that the rest is identical for a given seed."""
 import base64
 import html
 import json
 from pathlib import Path
 
 from ..serialization import write_atomic
+from .render import badge, counts, counts_text, page, table_html, table_md
 
 
 def _plain(value):
@@ -25,68 +27,101 @@ def _plain(value):
     return value
 
 
-def _fmt(value):
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def _entry(exp, res):
+    return _plain({
+        "title": exp.title, "claim": exp.claim, "method": res.method, "verdict": res.verdict,
+        "because": res.because, "numbers": res.numbers, "table": res.table, "figures": res.figures,
+        "seeds": res.seeds, "settings": res.settings,
+        "controls": [{"name": c.name, "description": c.description, "verdict": c.verdict, "because": c.because,
+                      "numbers": c.numbers} for c in res.controls]})
 
 
-def _table_md(rows):
-    if not rows:
-        return ""
-    keys = list(rows[0])
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(_fmt(r.get(k, "")) for k in keys) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+def _controls_rows(controls):
+    return [{"control": c["name"], "what was changed": c["description"], "verdict": c["verdict"],
+             "because": c["because"]} for c in controls]
 
 
-def _table_html(rows):
-    if not rows:
-        return ""
-    keys = list(rows[0])
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(k, '')))}</td>" for k in keys) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _seeds_text(seeds):
+    return f"{len(seeds)} ({', '.join(map(str, seeds))})" if seeds else "—"
 
 
-_STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:right}
-.ok{color:#176f2c;font-weight:bold}.part{color:#8a5a00;font-weight:bold}.no{color:#a3261b;font-weight:bold}img{max-width:100%}
-section{border-top:1px solid #ddd;margin-top:1.5rem}.claim{font-style:italic}"""
+def _controls_summary(controls):
+    if not controls:
+        return "none"
+    passed = sum(c["verdict"] == "not reproduced" for c in controls)
+    return f"{passed} of {len(controls)} not reproduced"
+
+
+def _markdown(results):
+    title, exps = results["lab"], results["experiments"]
+    md = [f"# {title}\n", f"lab seed {results['seed']}{' (quick mode)' if results['quick'] else ''}\n",
+          "## Summary\n", f"{len(exps)} experiments: {counts_text(e['verdict'] for e in exps.values())}.\n",
+          table_md([{"experiment": f"[{e['title']}](#{key})", "verdict": e["verdict"], "seeds": len(e["seeds"]),
+                     "negative controls": _controls_summary(e["controls"])} for key, e in exps.items()])]
+    for key, e in exps.items():
+        md += [f'\n<a id="{key}"></a>\n## {e["title"]}\n', f"*Claim.* {e['claim']}\n",
+               f"*What was run.* {e['method']}\n",
+               f"*Settings (how chosen).* {e['settings'] or 'not stated'}\n",
+               f"*Seeds.* {_seeds_text(e['seeds'])}\n", table_md(e["table"]),
+               f"**Verdict: {e['verdict']}.** {e['because']}\n"]
+        if e["controls"]:
+            md += ["**Negative controls** (the same criterion where the claim must not hold):\n",
+                   table_md(_controls_rows(e["controls"]))]
+        md += [f"![{name}](figures/{name})\n" for name in e["figures"]]
+    return "\n".join(md)
+
+
+def _html(results, out_dir):
+    title, exps = results["lab"], results["experiments"]
+    esc = html.escape
+    tally = counts(e["verdict"] for e in exps.values())
+    parts = [f"<h1>{esc(title)}</h1><p class=muted>lab seed {results['seed']}"
+             f"{' (quick mode: fewer seeds, smaller sizes)' if results['quick'] else ''} · "
+             f"<a href='../index.html'>all labs</a></p>",
+             "<h2>Summary</h2><p class=counts>" + f"{len(exps)} experiments: "
+             + "".join(f"<span>{badge(v)} {n}</span>" for v, n in tally.items()) + "</p>",
+             table_html([{"experiment": f"<a href='#{esc(key)}'>{esc(e['title'])}</a>", "verdict": badge(e["verdict"]),
+                          "seeds": len(e["seeds"]), "negative controls": _controls_summary(e["controls"])}
+                         for key, e in exps.items()], raw=("experiment", "verdict"))]
+    for key, e in exps.items():
+        figures = "".join(
+            f'<figure><img alt="{esc(name)}" src="data:image/png;base64,'
+            f'{base64.b64encode((out_dir / "figures" / name).read_bytes()).decode()}"></figure>'
+            for name in e["figures"])
+        controls = ""
+        if e["controls"]:
+            rows = _controls_rows(e["controls"])
+            for row in rows:
+                row["verdict"] = badge(row["verdict"])
+            controls = ("<h3>Negative controls</h3><p class=muted>The same criterion, run where the claim must not "
+                        "hold; each must come out “not reproduced”.</p>" + table_html(rows, raw=("verdict",)))
+        numbers = json.dumps(e["numbers"], indent=1, ensure_ascii=False, sort_keys=True)
+        parts.append(
+            f"<section id='{esc(key)}'><h2>{esc(e['title'])}</h2>"
+            f"<p class=claim>Claim: {esc(e['claim'])}</p>"
+            f"<h3>Method</h3><p>{esc(e['method'])}</p>"
+            f"<h3>Settings (how chosen)</h3><p>{esc(e['settings'] or 'not stated')}</p>"
+            f"<h3>Per-seed results</h3><p class=muted>Seeds: {esc(_seeds_text(e['seeds']))}</p>"
+            f"{table_html(e['table'])}"
+            f"<h3>Verdict</h3><p>{badge(e['verdict'])} {esc(e['because'])}</p>{controls}{figures}"
+            f"<details><summary>all numbers</summary><pre>{esc(numbers)}</pre></details></section>")
+    return page(title, "".join(parts))
 
 
 def write_report(out_dir, lab_title, outcomes, seed, quick):
-    """Write the three files into ``out_dir``; returns the path of report.html."""
+    """Write results.json, report.md and report.html into ``out_dir`` (each atomically); returns report.html."""
     out_dir = Path(out_dir)
-    results = {"lab": lab_title, "seed": seed, "quick": quick, "experiments": {}, "timing": {}}
-    md = [f"# {lab_title}\n", f"seed {seed}{' (quick mode)' if quick else ''}\n"]
-    parts = [f"<h1>{html.escape(lab_title)}</h1><p>seed {seed}{' (quick mode)' if quick else ''}</p>"]
-    summary = []
-    for exp, res, seconds in outcomes:
-        results["experiments"][exp.key] = _plain({
-            "title": exp.title, "claim": exp.claim, "method": res.method, "verdict": res.verdict,
-            "because": res.because, "numbers": res.numbers, "table": res.table, "figures": res.figures,
-            "seeds": res.seeds, "settings": res.settings,
-            "controls": [{"name": c.name, "description": c.description, "verdict": c.verdict,
-                          "because": c.because, "numbers": c.numbers} for c in res.controls]})
-        results["timing"][exp.key] = round(seconds, 2)
-        summary.append(f"- **{exp.title}**: {res.verdict}")
-        md += [f"\n## {exp.title}\n", f"*Claim.* {exp.claim}\n", f"*What was run.* {res.method}\n",
-               _table_md(res.table)]
-        md += [f"![{name}](figures/{name})\n" for name in res.figures]
-        md.append(f"**Verdict: {res.verdict}.** {res.because}\n")
-        figures = "".join(
-            f'<img alt="{html.escape(name)}" src="data:image/png;base64,'
-            f'{base64.b64encode((out_dir / "figures" / name).read_bytes()).decode()}">' for name in res.figures)
-        css = {"reproduced": "ok", "partly reproduced": "part"}.get(res.verdict, "no")
-        parts.append(f"<section><h2>{html.escape(exp.title)}</h2><p class=claim>Claim: {html.escape(exp.claim)}</p>"
-                     f"<p>What was run: {html.escape(res.method)}</p>{_table_html(res.table)}{figures}"
-                     f"<p><span class={css}>Verdict: {res.verdict}.</span> {html.escape(res.because)}</p></section>")
-    md[2:2] = ["\n## Summary\n"] + [s + "\n" for s in summary]
-    write_atomic(out_dir / "results.json", json.dumps(results, indent=2, sort_keys=True) + "\n")
-    write_atomic(out_dir / "report.md", "\n".join(md))
-    page = (f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(lab_title)}</title>"
-            f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
-    write_atomic(out_dir / "report.html", page)
+    experiments = {exp.key: _entry(exp, res) for exp, res, _ in outcomes}
+    for key, e in experiments.items():  # validate before writing anything
+        missing = [name for name in e["figures"] if not (out_dir / "figures" / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"report of {lab_title!r}: experiment {key!r} names missing figures {missing}")
+    results = {"lab": lab_title, "seed": seed, "quick": quick, "experiments": experiments,
+               "order": list(experiments),  # the lab's order (the JSON's keys are sorted)
+               "summary": counts(e["verdict"] for e in experiments.values()),
+               "timing": {exp.key: round(seconds, 2) for exp, _, seconds in outcomes}}
+    page_html = _html(results, out_dir)
+    write_atomic(out_dir / "results.json", json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_atomic(out_dir / "report.md", _markdown(results))
+    write_atomic(out_dir / "report.html", page_html)
     return out_dir / "report.html"
