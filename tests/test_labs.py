@@ -148,3 +148,15 @@ def test_unknown_lab_is_refused(tmp_path):
     from relulab.labs import run_lab
     with pytest.raises(ValueError, match="unknown lab 'lecture9'"):
         run_lab("lecture9", out=tmp_path)
+
+
+def test_section_seeds_are_shared_by_a_section(tmp_path):
+    a, b = Context(tmp_path, False, 0, "a"), Context(tmp_path, False, 0, "b")
+    assert a.seeds(section="views") == b.seeds(section="views") != a.seeds()
+    assert a.section_seed("views") == b.section_seed("views") != a.section_seed("other")
+    assert Context(tmp_path, False, 1, "a").seeds(section="views") != a.seeds(section="views")
+
+
+def test_most():
+    assert stats.most([1, 1, 1, 1, 0]) and not stats.most([1, 1, 1, 0, 0]) and stats.most([True, True])
+    assert not stats.most([True, False, True]) and stats.most([True, False, True], fraction=0.6)

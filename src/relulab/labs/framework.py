@@ -138,16 +138,23 @@ class Context:
     def rng(self, offset=0):
         return np.random.default_rng(self.seed + offset)
 
-    def seeds(self, quick=QUICK_SEEDS, full=FULL_SEEDS):
+    def section_seed(self, section):
+        """A seed shared by every experiment of one section of a lab (one data set per section): derived from
+        the lab seed and the section's name, not from the experiment's key."""
+        return (self.lab_seed * 1_000_003 + zlib.crc32(f"section:{section}".encode())) % (2 ** 31)
+
+    def seeds(self, quick=QUICK_SEEDS, full=FULL_SEEDS, section=None):
         """The seeds to repeat the experiment over: ``quick`` of them in --quick mode (>= 2), ``full`` (>= 5)
-        otherwise.  Derived from the lab seed and the key, so they are stable, differ between experiments, and
-        the quick seeds are the first of the full ones."""
+        otherwise.  Derived from the lab seed and the key (or, with ``section``, the section's name, so that the
+        experiments of a section share seeds and the same model gives the same numbers in each of their tables);
+        stable, and the quick seeds are the first of the full ones."""
         if quick < _MIN_QUICK_SEEDS or full < _MIN_FULL_SEEDS:
             raise ValueError(f"ctx.seeds in {self.key!r}: the method needs >= {_MIN_QUICK_SEEDS} seeds in --quick "
                              f"and >= {_MIN_FULL_SEEDS} in full mode, got quick={quick}, full={full}")
         count = quick if self.quick else full
+        base = self.seed if section is None else self.section_seed(section)
         # A large odd stride keeps these seeds clear of the small offsets used with ctx.rng(offset).
-        return [int((self.seed + 7_919_017 * (i + 1)) % (2 ** 31)) for i in range(count)]
+        return [int((base + 7_919_017 * (i + 1)) % (2 ** 31)) for i in range(count)]
 
     def progress(self, iterable, desc=None, total=None):
         """``iterable`` wrapped in a tqdm bar (per seed or per arm); silent when stderr is not a terminal or

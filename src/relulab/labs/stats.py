@@ -61,6 +61,15 @@ def seed_verdict(k, n, full=0.8, partly=0.5):
     return "not reproduced"
 
 
+def most(flags, fraction=0.8):
+    """True when at least ceil(fraction·n) of the per-seed ``flags`` are true (default: 4 of 5, 3 of 3, 2 of 2):
+    the rule by which one part of a claim "holds over the seeds"."""
+    flags = [bool(f) for f in flags]
+    if not flags:
+        raise ValueError("most: no per-seed flags")
+    return seed_verdict(sum(flags), len(flags), full=fraction, partly=fraction) == "reproduced"
+
+
 def fmt(value, digits=4):
     """A number at ``digits`` significant digits (ints stay ints)."""
     if isinstance(value, (bool, np.bool_)):
