@@ -1,6 +1,6 @@
 """``relulab.analysis``: lecture 2's analysis as tools — curvature, critical points, saddle escape."""
-from .critical import (CriticalPoint, SaddleEscape, classify, escape_saddle, find_critical_point, kind_of,
-                       zero_tolerance)
+from .critical import ZERO_TOLERANCE, CriticalPoint, SaddleEscape, Spectrum, classify, escape_saddle, kind_of
+from .critical_search import STATUSES, CriticalSearch, find_critical_point
 from .doctor import (REMEDIES, THRESHOLDS, VERDICTS, Budget, CurveShape, Diagnosis, Reference, Thresholds,
                      curve_shape, diagnose, diagnose_run, loss_scale)
 from .curvature import density, eigs, hessian, hvp, lanczos, trace
