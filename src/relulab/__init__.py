@@ -3,7 +3,9 @@ from . import backend
 from .backend import (bool_ as bool, float16, float32, float64, get_default_dtype, int8, int32, int64,
                       set_default_dtype, uint8)
 from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 from .autograd.tensor import is_tensor
+from .autograd.tensor_meta import Size, device
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .factory import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
@@ -14,7 +16,11 @@ from .ops.reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max
                          var)
 from .ops.shape import (broadcast_to, cat, expand, flatten, permute, reshape, squeeze, stack, t, transpose,
                         unsqueeze)
-from .ops.index import gather
+from .ops.index import gather, nonzero
+from .ops.rearrange import chunk, flip, index_select, repeat_interleave, roll, split
+from .ops.reduce import norm, prod
+from .ops.scan import cumsum
+from .ops.sort import argsort, sort, topk
 from .ops.linalg import matmul
 from . import autograd, nn, optim, models
 from .serialization import load, save
@@ -79,3 +85,21 @@ def gt(a, b):
 
 
 __version__ = "0.1.0"
+
+# Reachable as attributes after a bare ``import relulab``, as ``torch.utils.data`` is after ``import torch``;
+# loaded on first use, so importing relulab stays light.
+_LAZY_SUBMODULES = ("analysis", "data", "utils", "train", "labs", "report")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        module = importlib.import_module(f".{name}", __name__)
+        if name == "utils":
+            importlib.import_module(".utils.data", __name__)
+        return module
+    raise AttributeError(f"module 'relulab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -43,3 +43,33 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         return self
+
+
+
+class inference_mode(_GradMode):
+    """``inference_mode()`` (or ``inference_mode(True)``) records no graph, like ``no_grad``; ``False`` leaves
+    grad mode as it is.  relulab has no separate inference tensors, so this is ``no_grad`` under PyTorch's name.
+    Works as ``with``, as ``@inference_mode()`` and as a bare ``@inference_mode``."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # the bare decorator: inference_mode(fn)
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self._inference = bool(mode)
+
+    def __enter__(self):
+        self._prev = _state["enabled"], _state.get("inference", False)
+        if self._inference:
+            _state["enabled"] = False
+            _state["inference"] = True
+        return self
+
+    def __exit__(self, *exc):
+        _state["enabled"], _state["inference"] = self._prev
+        return False
+
+
+def is_inference_mode_enabled():
+    return _state.get("inference", False)

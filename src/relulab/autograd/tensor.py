@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend
 from ..backend import xp
 from . import grad_mode
+from .tensor_meta import CPU, Size, check_cpu, device
 
 
 def _to_array(data, dtype=None):
@@ -69,7 +70,7 @@ class Tensor:
     # ----------------------------------------------------------------- attributes
     @property
     def shape(self):
-        return self._data.shape
+        return tuple.__new__(Size, self._data.shape)
 
     @property
     def dtype(self):
@@ -81,7 +82,11 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def is_leaf(self):
@@ -114,13 +119,25 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim=None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+        if dim is None:
+            return tuple.__new__(Size, self._data.shape)
+        if not -max(self._data.ndim, 1) <= dim < max(self._data.ndim, 1) or self._data.ndim == 0:
+            raise IndexError(f"size: dimension {dim} is out of range for a tensor of shape {tuple(self.shape)}")
+        return self._data.shape[dim]
 
     def dim(self):
         return self._data.ndim
 
     def numel(self):
         return self._data.size
+
+    nelement = numel
+
+    def ndimension(self):
+        return self._data.ndim
+
+    def is_contiguous(self, memory_format=None):
+        return True
 
     def element_size(self):
         return self._data.itemsize
@@ -168,6 +185,15 @@ class Tensor:
             raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.dtype}")
         return int(self.item())
 
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``); others only with an empty spec, as in PyTorch."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ for a tensor of shape "
+                            f"{tuple(self.shape)}; only 0-d tensors take a format spec (use .item())")
+        return str(self)
+
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(f"bool: the truth value of a Tensor with {self._data.size} elements is ambiguous")
@@ -195,21 +221,29 @@ class Tensor:
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, str) or a is None:
+            elif isinstance(a, (str, device)) or a is None:
                 _check_device(a)
             else:
                 dtype = a
         if "device" in kwargs:
             _check_device(kwargs["device"])
         if dtype is None or np.dtype(dtype) == self.dtype:
-            return self
+            return self.clone() if kwargs.get("copy") else self
         from ..ops.elementwise import Cast
         return Cast(np.dtype(dtype)).apply(self)
 
-    def type(self, dtype=None):
-        return str(self.dtype) if dtype is None else self.to(dtype)
+    def type(self, dtype=None, non_blocking=False):
+        """PyTorch's type name (``'torch.FloatTensor'``), or with ``dtype`` (a dtype or such a name) a cast."""
+        from .tensor_types import dtype_of_type_name, type_name
+        if dtype is None:
+            return type_name(self.dtype)
+        return self.to(dtype_of_type_name(dtype) if isinstance(dtype, str) else dtype)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
+        return self
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        check_cpu("cuda", "cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
         return self
 
     def float(self):
@@ -406,9 +440,9 @@ class Tensor:
     __str__ = __repr__
 
 
-def _check_device(device):
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"to: device {device!r} is not available; relulab computes on the CPU only")
+def _check_device(dev):
+    if dev is not None and str(dev).split(":")[0] != "cpu":
+        raise RuntimeError(f"to: device {str(dev)!r} is not available; relulab computes on the CPU only")
 
 
 def _as_tensor_like(value, ref, op):

@@ -1,6 +1,7 @@
 """Bind the ops onto ``Tensor`` as methods and operators (``x.sum()``, ``a @ b``, ``a < b`` ...)."""
 from ..backend import xp
-from ..ops import elementwise as E, index as I, linalg as L, reduce as R, shape as S
+from ..ops import (elementwise as E, index as I, linalg as L, rearrange as A, reduce as R, scan as C, shape as S,
+                   sort as O)
 from .tensor import Tensor
 
 
@@ -102,8 +103,9 @@ Tensor.argmin = R.argmin
 Tensor.softmax = R.softmax
 Tensor.log_softmax = R.log_softmax
 Tensor.logsumexp = R.logsumexp
-Tensor.norm = lambda self, p=2, dim=None, keepdim=False: (
-    (self * self).sum(dim, keepdim).sqrt() if p == 2 else (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p))
+Tensor.norm = R.norm
+Tensor.prod = R.prod
+Tensor.cumsum = C.cumsum
 
 Tensor.reshape = S.reshape
 Tensor.view = S.reshape
@@ -119,3 +121,53 @@ Tensor.t = S.t
 Tensor.expand = S.expand
 Tensor.expand_as = lambda self, other: S.expand(self, other.shape)
 Tensor.gather = I.gather
+Tensor.index_select = A.index_select
+Tensor.nonzero = I.nonzero
+Tensor.repeat = A.repeat
+Tensor.repeat_interleave = A.repeat_interleave
+Tensor.flip = A.flip
+Tensor.roll = A.roll
+Tensor.split = A.split
+Tensor.chunk = A.chunk
+Tensor.sort = O.sort
+Tensor.argsort = O.argsort
+Tensor.topk = O.topk
+
+
+def _masked_fill_(self, mask, value):
+    self._check_inplace("masked_fill_", value)
+    cond = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if cond.dtype != bool:
+        raise RuntimeError(f"masked_fill_: expected a bool mask, got {cond.dtype}")
+    return self._inplace("masked_fill_", xp.where(cond, self._arr(value), self._data).astype(self.dtype, copy=False))
+
+
+Tensor.masked_fill_ = _masked_fill_
+
+
+# ---------------------------------------------------------------------------- new_* : like this tensor's dtype
+def _new(fill):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+        from .. import factory
+        return fill(factory, size, dtype if dtype is not None else self.dtype, requires_grad)
+    return method
+
+
+Tensor.new_zeros = _new(lambda f, size, dtype, rg: f.zeros(*size, dtype=dtype, requires_grad=rg))
+Tensor.new_ones = _new(lambda f, size, dtype, rg: f.ones(*size, dtype=dtype, requires_grad=rg))
+Tensor.new_empty = _new(lambda f, size, dtype, rg: f.empty(*size, dtype=dtype, requires_grad=rg))
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False, **kwargs):
+    from .. import factory
+    return factory.full(size, fill_value, dtype=dtype if dtype is not None else self.dtype,
+                        requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False, **kwargs):
+    from .. import factory
+    return factory.tensor(data, dtype=dtype if dtype is not None else self.dtype, requires_grad=requires_grad)
+
+
+Tensor.new_full = _new_full
+Tensor.new_tensor = _new_tensor

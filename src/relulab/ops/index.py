@@ -122,3 +122,14 @@ def gather(x, dim, index):
     grids = list(xp.ogrid[tuple(slice(n) for n in idx.shape)])
     grids[axis] = idx
     return getitem(x, tuple(grids))
+
+
+def nonzero(x, as_tuple=False):
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or with ``as_tuple`` one index per dim."""
+    from .. import backend
+    positions = xp.argwhere(x._data).astype(backend.int64)
+    if as_tuple:
+        if x.ndim == 0:
+            return (Tensor._make(positions[:, 0] if positions.shape[1] else xp.zeros(len(positions), backend.int64)),)
+        return tuple(Tensor._make(xp.ascontiguousarray(positions[:, d])) for d in range(x.ndim))
+    return Tensor._make(positions)
