@@ -119,7 +119,7 @@ def _newton_mr(obj, theta, gradient_tol, max_steps, trust_radius, dense_up_to):
         length = float(np.linalg.norm(d))
         if length > radius:
             d *= radius / length
-        for _ in range(30):  # halve until ‖∇L‖ falls
+        for _ in range(12):  # halve until ‖∇L‖ falls (2⁻¹² of a step is no step)
             candidate = theta + d
             g_new = obj.gradient(candidate)
             new_norm = float(np.linalg.norm(g_new))
