@@ -105,6 +105,12 @@ def _lab(args):
     return 0
 
 
+def _run_torch(args):
+    """Run a PyTorch script on relulab: its `import torch` / `import torchvision` resolve to relulab.torch."""
+    from .torch.runner import main as run_script
+    return run_script([args.script, *args.args])
+
+
 def _add_config_args(parser):
     parser.add_argument("config", help="a TOML run configuration (see examples/)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -167,6 +173,11 @@ def build_parser():
     lab.add_argument("--quick", action="store_true", help="smaller sizes: the CI smoke run")
     lab.add_argument("--seed", type=int, default=0)
     lab.set_defaults(func=_lab)
+
+    run_torch = sub.add_parser("run-torch", help="run a PyTorch script unmodified, with torch mapped to relulab")
+    run_torch.add_argument("script", help="the Python script to run")
+    run_torch.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
+    run_torch.set_defaults(func=_run_torch)
 
     cv = sub.add_parser("cv", help="k-fold cross-validation: mean ± std of the validation metric")
     _add_config_args(cv)
