@@ -122,13 +122,13 @@ def build_job(config, bundle, train_idx, valid_idx):
     return Job(config, model, loss_fn, optimizer, scheduler, early, loaders, standardizer)
 
 
-def run_job(job, run=None, state=None, verbose=False, progress=None):
+def run_job(job, run=None, state=None, verbose=False, progress=None, callbacks=()):
     train = job.config["train"]
     return fit(job.model, job.loss_fn, job.optimizer, job.loaders["train"], job.config["epochs"],
                valid_loader=job.loaders.get("valid"), scheduler=job.scheduler,
                scheduler_interval=job.config["scheduler"]["interval"], early_stopping=job.early_stopping,
                clip_grad_norm=train["clip_grad_norm"] or None, clip_grad_value=train["clip_grad_value"] or None,
-               l1=train["l1"], run=run, state=state, verbose=verbose, progress=progress)
+               l1=train["l1"], callbacks=callbacks, run=run, state=state, verbose=verbose, progress=progress)
 
 
 def pool_split(config, bundle):
@@ -143,9 +143,9 @@ def rebuild_job(config):
     return build_job(config, bundle, *pool_split(config, bundle))
 
 
-def train(config, out_dir=None, name=None, verbose=True, progress=None):
+def train(config, out_dir=None, name=None, verbose=True, progress=None, callbacks=()):
     """Train from a resolved config; returns the ``RunDirectory``.  The directory appears only once the
-    config, data and model have all been built."""
+    config, data and model have all been built.  ``callbacks``: ``fit`` callbacks (e.g. a sweep's reporter)."""
     job = rebuild_job(config)
     run = RunDirectory.create(out_dir or config["out_dir"], name or config["name"], config)
     if job.standardizer is not None:
@@ -153,7 +153,7 @@ def train(config, out_dir=None, name=None, verbose=True, progress=None):
         save({"standardizer": job.standardizer.state_dict()}, run.path / "preprocess.safetensors")
     if verbose:
         print(f"run directory: {run.path}", flush=True)
-    run_job(job, run, verbose=verbose, progress=progress)
+    run_job(job, run, verbose=verbose, progress=progress, callbacks=callbacks)
     return run
 
 
