@@ -18,7 +18,8 @@ from relulab.optim import SGD, Adagrad, Adam
 from .framework import Result, experiment
 from .lecture1 import hard_sigmoid
 from .lecture2_guide import _mlp
-from .lecture2_optim import adaptive_explosion, ce_vs_mse, softmax2_sigmoid
+from .lecture2_adaptive import adaptive_explosion
+from .lecture2_classify import ce_vs_mse, softmax2_sigmoid
 
 EXPERIMENTS = []
 
