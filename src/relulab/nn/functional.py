@@ -18,7 +18,8 @@ from ..ops.linalg import linear  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
 from ..ops.shape import flatten  # noqa: F401
 from ..ops.conv import conv2d  # noqa: F401
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
+from ..ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d  # noqa: F401
+from ..ops.activation import elu, gelu, hardtanh, prelu, relu6, silu  # noqa: F401
 from ..random import _generator
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -53,6 +54,40 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input * 0.0
     keep = _generator(generator).uniform(0.0, 1.0, input.shape) >= p
     return input * const((keep / (1.0 - p)).astype(input.dtype))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
+    """Zero whole channels: one keep/drop draw per (sample, channel) of an (N, C, H, W) or (C, H, W) input."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape "
+                           f"{tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = _generator(generator).uniform(0.0, 1.0, input.shape[:-2] + (1, 1)) >= p
+    return input * const((keep / (1.0 - p)).astype(input.dtype))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x − mean) / sqrt(var + eps) · weight + bias over the last ``len(normalized_shape)`` dimensions, with
+    the biased variance: each sample normalised on its own (Ba et al. 2016), in Tensor ops."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape or len(shape) > input.ndim:
+        raise RuntimeError(f"layer_norm: input of shape {tuple(input.shape)} does not end in the normalized shape "
+                           f"{shape}")
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    mean = input.mean(dim=dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dim=dims, keepdim=True)
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
 
 
 def pad(input, pad, mode="constant", value=0.0):

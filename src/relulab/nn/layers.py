@@ -158,6 +158,14 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class Dropout2d(Dropout):
+    """In training, zero whole channels (feature maps) with probability p, scaling the rest by 1/(1−p): for
+    (N, C, H, W) or unbatched (C, H, W) inputs.  Identity in eval."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training)
+
+
 class Sequential(Module):
     """Modules applied in order; built from arguments or an OrderedDict of names."""
 

@@ -140,3 +140,36 @@ def adaptive_avg_pool2d(x, output_size):
     rows = Tensor._make(_adaptive_matrix(h, oh, x.dtype))
     cols = Tensor._make(_adaptive_matrix(w, ow, x.dtype).T)
     return rows @ x @ cols
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    """The maximum over each of PyTorch's adaptive windows [floor(i·size/out), ceil((i+1)·size/out)); like
+    max_pool2d it gathers the winners, so the gradient goes to them (the first maximum on ties, as PyTorch)."""
+    from .index import GetItem
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d: expected a 3-D or 4-D input, got shape {tuple(x.shape)}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    n, c, h, w = x.shape
+    oh, ow = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    oh, ow = h if oh is None else oh, w if ow is None else ow
+    if oh <= 0 or ow <= 0 or h == 0 or w == 0:
+        raise RuntimeError(f"adaptive_max_pool2d: output size {(oh, ow)} and input size {(h, w)} must be positive")
+    rows = [((i * h) // oh, math.ceil((i + 1) * h / oh)) for i in range(oh)]
+    cols = [((j * w) // ow, math.ceil((j + 1) * w / ow)) for j in range(ow)]
+    flat = np.empty((n, c, oh, ow), dtype=np.int64)
+    planes = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * h * w
+    for i, (r0, r1) in enumerate(rows):      # over output cells (a handful), not pixels
+        for j, (c0, c1) in enumerate(cols):
+            window = x._data[:, :, r0:r1, c0:c1].reshape(n, c, -1)
+            best = np.argmax(window, axis=-1)   # first maximum; a NaN wins, as in PyTorch
+            flat[:, :, i, j] = planes + (r0 + best // (c1 - c0)) * w + (c0 + best % (c1 - c0))
+    overlapping = h % oh != 0 or w % ow != 0
+    out = GetItem(None, unique=not overlapping, flat=flat).apply(x)
+    if unbatched:
+        out = out.squeeze(0)
+    if return_indices:
+        plane = Tensor._make(flat % (h * w))
+        return out, (plane.squeeze(0) if unbatched else plane)
+    return out

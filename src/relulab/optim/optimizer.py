@@ -3,6 +3,7 @@
 Updates run on the parameters' arrays in place, outside the graph (like ``torch.no_grad()``), and bump each
 parameter's version counter, so a stale graph that saved a parameter refuses to backward.
 """
+import functools
 from collections import defaultdict
 
 import numpy as np
@@ -42,8 +43,25 @@ def check_betas(betas):
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
 
 
+def _marks_step_called(step):
+    """Wrap a subclass's own ``step`` so that calling it tells schedulers the optimizer has stepped, even when
+    it never calls ``Optimizer.step`` (PyTorch tracks this with a per-instance wrapper)."""
+    @functools.wraps(step)
+    def tracked(self, *args, **kwargs):
+        self._opt_called = True
+        return step(self, *args, **kwargs)
+    tracked._marks_step_called = True
+    return tracked
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (each a dict of options plus ``params``) and per-parameter ``state``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_marks_step_called", False):
+            cls.step = _marks_step_called(step)
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -191,7 +209,7 @@ def _cast_state(key, value, param):
         return value
     array = value._data if isinstance(value, Tensor) else value
     if key != "step" and array.dtype.kind == "f":
-        if array.shape != param.shape:
+        if array.shape != param.shape and array.ndim != 0:  # 0-d states (NAdam's mu_product) are scalars
             raise ValueError(f"load_state_dict: state '{key}' has shape {array.shape}, but its parameter has "
                              f"shape {tuple(param.shape)}")
         array = array.astype(param.dtype)
