@@ -4,6 +4,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_meta import check_cpu, device
 from .parameter import Buffer, Parameter
 
 
@@ -181,7 +182,7 @@ class Module:
         """Casts floating parameters and buffers (``to(relulab.float64)``); devices other than cpu are refused."""
         dtype = kwargs.get("dtype")
         for a in args:
-            if isinstance(a, str) or a is None:
+            if isinstance(a, (str, device)) or a is None:
                 Tensor._make(np.zeros(0)).to(a)
             else:
                 dtype = a
@@ -207,6 +208,10 @@ class Module:
         return self.to(np.float64)
 
     def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        check_cpu("cuda", "cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device)
         return self
 
     # ----------------------------------------------------------------- state
