@@ -61,7 +61,9 @@ def test_momentum_judge():
     assert momentum._judge_momentum(rows([30, 31, 29, 33, 30], [12, 12, 13, 12, 14]))[0] == "reproduced"
     assert momentum._judge_momentum(rows([30] * 5, [30] * 5))[0] == "not reproduced"
     assert momentum._judge_momentum(rows([12, 12, 13, 12, 14], [30, 31, 29, 33, 30]))[0] == "not reproduced"
-    assert momentum._judge_momentum(rows([30, 31, 29, 20, 20], [12, 12, 13, 40, 45]))[0] == "partly reproduced"
+    assert momentum._judge_momentum(rows([30, 31, 29, 20, 20], [12, 12, 13, 40, 45]))[0] == "not reproduced"
+    # significant on average but not consistent across seeds (7 of 10 wins): partly
+    assert momentum._judge_momentum(rows([24] * 7 + [12] * 3, [12] * 7 + [12.1] * 3))[0] == "partly reproduced"
 
 
 def test_conventions_judge():
