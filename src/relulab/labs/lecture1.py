@@ -156,10 +156,15 @@ def _lower(a, b):
 
 
 def _wide_rows(per_seed, arms):
-    """Table rows: seed, then train and test MAE per arm; then the mean ± std row."""
-    rows = [{"seed": seed, **{f"{a} train": round(s[a]["train"], 4) for a in arms},
-             **{f"{a} test": round(s[a]["test"], 4) for a in arms}} for seed, s in per_seed]
-    return rows + [stats.spread_row(rows)]
+    """Table rows, one per arm: its train and test MAE on every seed (in the order of the seeds) and their
+    mean ± std."""
+    rows = []
+    for a in arms:
+        train, test = [s[a]["train"] for _, s in per_seed], [s[a]["test"] for _, s in per_seed]
+        rows.append({"model": a, "train MAE per seed": " · ".join(stats.fmt(v) for v in train),
+                     "train mean ± std": stats.mean_std(train),
+                     "test MAE per seed": " · ".join(stats.fmt(v) for v in test), "test mean ± std": stats.mean_std(test)})
+    return rows
 
 
 def _settings_text(ctx, extra=""):

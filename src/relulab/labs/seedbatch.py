@@ -9,25 +9,25 @@ import relulab
 from relulab import nn
 
 
-def _mlp(inputs, widths, activation):
+def _mlp(inputs, widths, activation, outputs=1):
     layers, size = [], inputs
     for width in widths:
         layers += [nn.Linear(size, width), activation()]
         size = width
-    layers.append(nn.Linear(size, 1))
+    layers.append(nn.Linear(size, outputs))
     return nn.Sequential(*layers)
 
 
 class SeedBatchMLP(nn.Module):
-    """inputs → [Linear → activation] per width → Linear(1), one copy per seed.  ``forward(x)`` takes (N, inputs)
-    (shared by the copies) or (S, N, inputs) and returns (S, N, 1)."""
+    """inputs → [Linear → activation] per width → Linear(outputs), one copy per seed.  ``forward(x)`` takes
+    (N, inputs) (shared by the copies) or (S, N, inputs) (a batch per copy) and returns (S, N, outputs)."""
 
-    def __init__(self, inputs, widths, activation, seeds, dtype=None):
+    def __init__(self, inputs, widths, activation, seeds, dtype=None, outputs=1):
         super().__init__()
         copies = []
         for seed in seeds:
             relulab.manual_seed(int(seed))
-            copy = _mlp(inputs, tuple(widths), activation)
+            copy = _mlp(inputs, tuple(widths), activation, outputs)
             copies.append(copy.to(dtype) if dtype is not None else copy)
         self.seeds = [int(s) for s in seeds]
         self.activation = activation()
@@ -45,6 +45,23 @@ class SeedBatchMLP(nn.Module):
             if i < self.depth - 1:
                 x = self.activation(x)
         return x
+
+    def unstacked(self):
+        """Each copy as an ordinary ``nn.Sequential`` of Linear layers and activations, holding its trained weights."""
+        models = []
+        for s in range(len(self.seeds)):
+            layers = []
+            for i in range(self.depth):
+                weight = getattr(self, f"weight{i}").detach()[s]
+                linear = nn.Linear(weight.shape[0], weight.shape[1]).to(weight.dtype)
+                with relulab.no_grad():
+                    linear.weight.copy_(weight.transpose(0, 1))
+                    linear.bias.copy_(getattr(self, f"bias{i}").detach()[s, 0])
+                layers.append(linear)
+                if i < self.depth - 1:
+                    layers.append(type(self.activation)())
+            models.append(nn.Sequential(*layers))
+        return models
 
     def hidden(self, x, layer=0):
         """The pre-activation of hidden layer ``layer`` for every copy: (S, N, width)."""
