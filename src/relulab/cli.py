@@ -2,6 +2,7 @@
 import argparse
 import os
 import sys
+import traceback
 
 
 def _demo(args):
@@ -82,7 +83,8 @@ def _diagnose(args):
     """Lecture 2's training guide on a finished run: verdict, evidence, remedies, and a figure."""
     from pathlib import Path
     from .analysis.doctor import diagnose_run
-    diagnosis = diagnose_run(args.run_dir, which=args.checkpoint, seed=args.seed)
+    options = {} if args.budget is None else {"budget_updates": args.budget}
+    diagnosis = diagnose_run(args.run_dir, which=args.checkpoint, seed=args.seed, **options)
     print(diagnosis.report())
     out_dir = Path(args.out or args.run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +113,30 @@ def _run_torch(args):
     return run_script([args.script, *args.args])
 
 
+def _sweep(args):
+    """Many configurations of one config, scored on validation data or k-fold CV."""
+    from .sweep import run_sweep
+    command = "relulab sweep " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""
+    result = run_sweep(args.config, args.set, grid=args.grid, random=args.random, folds=args.folds, seeds=args.seeds,
+                       workers=args.workers, out=args.out, name=args.name, ray=args.ray, scheduler=args.scheduler,
+                       sample_seed=args.sample_seed, progress=lambda message: print(message, flush=True),
+                       command=command)
+    print(f"results: {result.directory / 'results.csv'}, {result.directory / 'results.md'}")
+    failed = sum(r.status == "failed" for r in result.records)
+    return 1 if result.records and failed == len(result.records) else 0
+
+
+def _updates(text):
+    """--budget: a whole number of updates >= 0, or a one-line argparse error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of updates >= 0, got {text!r}")
+    return value
+
+
 def _add_config_args(parser):
     parser.add_argument("config", help="a TOML run configuration (see examples/)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -122,8 +148,15 @@ def _add_progress(parser):
                         help="show progress bars even when stdout is not a terminal")
 
 
+def _add_debug(parser, default=argparse.SUPPRESS):
+    """``--debug``: on an error, print the Python traceback too (also ``RELULAB_DEBUG=1``)."""
+    parser.add_argument("--debug", action="store_true", default=default,
+                        help="on an error, show the Python traceback as well as the message")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="relulab", description="Hung-yi Lee's ML 2022 lectures 1-3, runnable.")
+    _add_debug(parser, default=False)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="fit the lecture's sigmoid model to the built-in red curve")
     demo.add_argument("--units", type=int, default=8, help="number of sigmoids (default 8)")
@@ -138,17 +171,20 @@ def build_parser():
     train.add_argument("--out", help="parent folder for run directories (default: the config's out_dir)")
     train.add_argument("--name", help="run name (default: the config's name)")
     _add_progress(train)
+    _add_debug(train)
     train.set_defaults(func=_train)
 
     resume = sub.add_parser("resume", help="continue a run from its last checkpoint, exactly")
     resume.add_argument("run_dir")
     resume.add_argument("--epochs", type=int, help="train up to this many epochs in total")
     _add_progress(resume)
+    _add_debug(resume)
     resume.set_defaults(func=_resume)
 
     evaluate = sub.add_parser("evaluate", help="metrics of a run's checkpoint on its train/valid/test splits")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    _add_debug(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
     predict = sub.add_parser("predict", help="write id,tested_positive predictions for a CSV (HW1 format)")
@@ -156,6 +192,7 @@ def build_parser():
     predict.add_argument("--data", required=True, help="CSV with the training columns but no target")
     predict.add_argument("--out", required=True, help="where to write the predictions CSV")
     predict.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    _add_debug(predict)
     predict.set_defaults(func=_predict)
 
     diagnose = sub.add_parser("diagnose", help="lecture 2's guide on a run: model bias, optimization, overfitting?")
@@ -164,6 +201,9 @@ def build_parser():
     diagnose.add_argument("--checkpoint", choices=("best", "last"), default=None,
                           help="weights to diagnose (default: those the run ended with)")
     diagnose.add_argument("--seed", type=int, default=0, help="seed for the reference models (default 0)")
+    diagnose.add_argument("--budget", type=_updates, default=None, metavar="UPDATES",
+                          help="the doctor's own training: optimizer updates per learning-rate candidate of each "
+                               "reference model (default 400; fewer is faster and rougher; 0 trains none)")
     diagnose.set_defaults(func=_diagnose)
 
     lab = sub.add_parser("lab", help="reproduce a lecture's claims: experiments, figures, verdicts, a report")
@@ -179,26 +219,53 @@ def build_parser():
     run_torch.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed on to the script")
     run_torch.set_defaults(func=_run_torch)
 
+    sweep = sub.add_parser("sweep", help="many configurations of one config, chosen by validation or k-fold score")
+    _add_config_args(sweep)
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="values to try for a key (repeatable; the trials are the product)")
+    sweep.add_argument("--random", nargs="+", default=[], metavar="N KEY=DIST",
+                       help="N random draws of keys from loguniform(a,b), uniform(a,b) or choice(v1,v2,...)")
+    sweep.add_argument("--sample-seed", type=int, default=0, help="seed of the random draws (default 0)")
+    sweep.add_argument("--folds", type=int, default=1, help="score each trial by K-fold CV (default: the holdout)")
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds per trial, from the config's seed up (default 1)")
+    sweep.add_argument("--workers", type=int, default=None, help="parallel trials (default: the number of cores)")
+    sweep.add_argument("--name", help="sweep name: the folder under --out (default: the config's file name)")
+    sweep.add_argument("--out", default="sweeps", help="parent folder (default: sweeps)")
+    sweep.add_argument("--ray", metavar="auto|ADDRESS", help="run on an existing Ray cluster through Ray Tune")
+    sweep.add_argument("--scheduler", choices=("asha",), help="Tune's ASHA early stopping (with --ray)")
+    sweep.set_defaults(func=_sweep)
+
     cv = sub.add_parser("cv", help="k-fold cross-validation: mean ± std of the validation metric")
     _add_config_args(cv)
     cv.add_argument("--folds", type=int, default=5)
+    _add_debug(cv)
     cv.set_defaults(func=_cv)
     return parser
 
 
+# Errors that bad input causes (a config value, a file, a run directory): one clear line, exit status 2.
+_INPUT_ERRORS = (ValueError, OSError, KeyError, IndexError, MemoryError)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    debug = args.debug or bool(os.environ.get("RELULAB_DEBUG"))
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("\ninterrupted: the last complete checkpoint is intact; continue with `relulab resume RUN_DIR`",
               file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, IndexError) as e:  # bad input: one clear line, no traceback
-        if os.environ.get("RELULAB_DEBUG"):
-            raise
-        print(f"relulab {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:  # no traceback unless asked for: --debug or RELULAB_DEBUG=1
+        if debug:
+            traceback.print_exc()
+        expected = isinstance(e, _INPUT_ERRORS)
+        message = str(e) if isinstance(e, (ValueError, OSError)) and str(e) else f"{type(e).__name__}: {e}"
+        print(f"relulab {args.command}: error: {message}", file=sys.stderr)
+        if not expected and not debug:
+            print(f"relulab {args.command}: this looks like a bug in relulab; rerun with --debug for the traceback",
+                  file=sys.stderr)
+        return 2 if expected else 1
 
 
 if __name__ == "__main__":

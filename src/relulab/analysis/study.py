@@ -131,7 +131,7 @@ def sine_task(samples=40, seed=0, noise=0.1):
 
 def minimum_ratio_study(nets=20, hidden=6, samples=40, data=None, seed=0, train_steps=3000, lr=0.01,
                         low_loss=0.1, tol=None, gradient_tol=1e-8, max_drift=0.1, polish_steps=200, newton_steps=10,
-                        init_seeds=None):
+                        init_seeds=None, workers=1, ray=None):
     """Train ``nets`` 1-``hidden``-1 tanh nets (PyTorch's default init, seeded by ``init_seeds``, one per net,
     default ``seed·1000 + k``; ``hidden=0``: a
     linear model, whose loss is convex, the study's negative control) with full-batch
@@ -140,7 +140,10 @@ def minimum_ratio_study(nets=20, hidden=6, samples=40, data=None, seed=0, train_
     result by its exact Hessian with zero tolerance ``tol``.
 
     A point is counted when its net reached a training loss ≤ ``low_loss`` · var(y) and the search verified a
-    critical point (‖∇L‖ ≤ ``gradient_tol``, |Δθ|/|θ| ≤ ``max_drift``)."""
+    critical point (‖∇L‖ ≤ ``gradient_tol``, |Δθ|/|θ| ≤ ``max_drift``).
+
+    The nets train together (one batched model); the searches, one per net, run on ``workers`` local processes
+    or on a Ray cluster (``ray="auto"`` or an address) through ``relulab.parallel``, with the same results."""
     x, y = sine_task(samples, seed) if data is None else data
     x = np.asarray(x._data if isinstance(x, Tensor) else x, dtype=np.float64)
     y = np.asarray(y._data if isinstance(y, Tensor) else y, dtype=np.float64)
@@ -153,19 +156,25 @@ def minimum_ratio_study(nets=20, hidden=6, samples=40, data=None, seed=0, train_
         raise ValueError(f"minimum_ratio_study: {len(init_seeds)} init_seeds for {nets} nets")
     models = _train_together(x, y, hidden, train_steps, lr, init_seeds)
     bar = low_loss * float(y.var(axis=0).mean())
-    data_tensors = (Tensor._make(x), Tensor._make(y))
-    points = []
-    for k, model in enumerate(models):
-        obj = Objective.from_model(model, nn.MSELoss(), data_tensors)
-        trained_loss = obj.value()
-        search = find_critical_point(obj, train_steps=0, gradient_tol=gradient_tol, max_drift=max_drift,
-                                     polish_steps=polish_steps, newton_steps=newton_steps)
-        point = classify(obj, theta=search.theta, tol=tol)
-        points.append(StudyPoint(k, init_seeds[k], trained_loss, trained_loss <= bar, search, point))
+    from ..parallel import map_unordered
+    jobs = [(model, x, y, tol, gradient_tol, max_drift, polish_steps, newton_steps) for model in models]
+    found = dict(map_unordered(_search_net, jobs, workers=workers, ray=ray))
+    points = [StudyPoint(k, init_seeds[k], found[k][0], found[k][0] <= bar, found[k][1], found[k][2])
+              for k in range(nets)]
     settings = {"nets": nets, "hidden": hidden, "samples": len(x), "train_steps": train_steps, "lr": lr,
                 "low_loss": low_loss, "gradient_tol": gradient_tol, "max_drift": max_drift,
                 "polish_steps": polish_steps, "newton_steps": newton_steps}
     return MinimumRatioStudy(points, bar, tol, settings)
+
+
+def _search_net(job):
+    """(trained loss, CriticalSearch, CriticalPoint) for one trained net: a module-level function, so that other
+    processes can run it."""
+    model, x, y, tol, gradient_tol, max_drift, polish_steps, newton_steps = job
+    obj = Objective.from_model(model, nn.MSELoss(), (Tensor._make(x), Tensor._make(y)))
+    search = find_critical_point(obj, train_steps=0, gradient_tol=gradient_tol, max_drift=max_drift,
+                                 polish_steps=polish_steps, newton_steps=newton_steps)
+    return obj.value(), search, classify(obj, theta=search.theta, tol=tol)
 
 
 def _train_together(x, y, hidden, steps, lr, init_seeds):
