@@ -1,419 +1,563 @@
-"""Lecture 2, part 1: the training guide (model bias, optimization, overfitting, model selection), critical
-points, and batch size.  Each experiment measures a claim and computes its verdict from its own numbers."""
-import time
+"""Lecture 2, the training guide: is a large training loss model bias or an optimization failure (deeper_worse,
+model_bias)?  Can gradient descent stop at a local minimum (local_minima)?  Does a small training set overfit
+(overfitting)?  Each experiment repeats a controlled comparison over seeds, judges it with a criterion fixed
+before the run, and passes a negative control through the same criterion.
 
+Every net of a comparison trains as a member of one StackedMLP (seeds × learning rates), so each arm tunes its
+learning rate on validation data at the cost of about one run."""
 import numpy as np
 
 import relulab
-from .. import nn, optim
-from ..analysis import Budget, Objective, diagnose, eigs
-from ..data import KFold, digits
-from ..train.loop import evaluate, fit
-from ..utils.data import DataLoader, TensorDataset
-from .framework import Result, experiment
+from .. import nn
+from ..analysis import Budget, diagnose
+from ..autograd import grad
+from .ensemble import member_mse
+from .framework import Control, Result, experiment
+from .criteria import combine, holds_on_seeds
+from .lecture2_common import (ADAM_LRS, Grid, MemberLR, fit, losses, masked_mse, member_net, outputs, plt, stack,
+                              tensor, wave)
+from .stats import fmt, mean_std, spread_row
 
 EXPERIMENTS = []
 
 
-# ------------------------------------------------------------------------------------------------ helpers
-def _tensor(array, dtype=np.float32):
-    return relulab.from_numpy(np.ascontiguousarray(array, dtype=dtype))
+def _seed_data(seeds, n, noise):
+    """Per seed: (training x, y) and (validation x, y), n points each, from the guide's task: arrays (seeds, n, 1)."""
+    train, valid = [], []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        train.append(wave(n, rng, noise))
+        valid.append(wave(n, rng, noise))
+    return [np.stack(a) for a in zip(*train)], [np.stack(a) for a in zip(*valid)]
 
 
-def _wave(n, rng, noise=0.1):
-    """A 1-D regression task, y = sin(2x) + noise on x ∈ [-2, 2]: nonlinear, so a line cannot fit it."""
-    x = rng.uniform(-2, 2, (n, 1))
-    return x, np.sin(2 * x) + noise * rng.normal(size=x.shape)
+class Tuned:
+    """Nets of one architecture trained for every arm × lr × seed (Adam, full batch, equal updates), each arm's
+    and seed's lr chosen by validation loss.  ``train``/``valid``: (x, y) arrays (arms, seeds, n, 1)."""
+
+    def __init__(self, widths, activation, init_seed, train, valid, steps, lrs=ADAM_LRS):
+        arms, seeds = train[0].shape[:2]
+        self.grid = grid = Grid(arms, len(lrs), seeds)
+        self.lrs, self.steps = lrs, steps
+        self.model = stack(widths, grid.count, init_seed, grid.starts, activation)
+        x, y = grid.spread(train[0]), grid.spread(train[1])
+        self.history = fit(self.model, member_mse, x, y, MemberLR(self.model.parameters(), "Adam",
+                                                                   grid.per_setting(lrs)), steps)
+        self.choice = grid.choose(losses(self.model, member_mse, grid.spread(valid[0]), grid.spread(valid[1])))
+        self.train = grid.at(losses(self.model, member_mse, x, y), self.choice)   # (arms, seeds)
+
+    def member(self, arm, seed):
+        """The index of an arm's and seed's net at its chosen lr."""
+        return self.grid.index(arm, self.choice[arm, seed], seed)
+
+    def lr(self, arm, seed):
+        return self.lrs[self.choice[arm, seed]]
 
 
-def _loader(x, y, batch_size, seed):
-    """Shuffled mini-batches with their own seeded generator, so every run is reproducible."""
-    data = TensorDataset(_tensor(x), _tensor(y, y.dtype if y.dtype.kind == "i" else np.float32))
-    return DataLoader(data, batch_size=batch_size, shuffle=True, generator=relulab.Generator().manual_seed(seed))
+def _arms(*arrays):
+    return np.stack(arrays)
 
 
-def _mlp(widths, activation):
-    """Linear layers between consecutive ``widths`` with ``activation`` between them (none after the last)."""
-    layers = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(widths) - 2:
-            layers.append(activation())
-    return nn.Sequential(*layers)
+# The doctor's own training (its lr searches for the retrained twin and the reference models), in updates per
+# candidate: a third of the experiments' budget keeps its cost near a tenth of the lab's time.
+DOCTOR_UPDATES = 100
 
 
-def _train(model, x, y, budget, seed, loss_fn=None):
-    """Train with ``budget`` (optimizer, lr, epochs, batch size); returns the per-epoch history."""
-    loader = _loader(x, y, budget.batch_size or len(x), seed)
-    state = fit(model, loss_fn or nn.MSELoss(), budget.make_optimizer(model.parameters()), loader, budget.epochs,
-                progress=False)
-    return state.history
-
-
-def _loss(model, x, y, loss_fn=None):
-    data = [(_tensor(x), _tensor(y, y.dtype if y.dtype.kind == "i" else np.float32))]
-    return float(evaluate(model, data, loss_fn or nn.MSELoss())["loss"])
-
-
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def _doctor(ctx, model, m, activation, x, y, history, lr, steps, title):
+    """The training doctor's diagnosis of member m, reported as evidence beside the measurement (the criterion
+    rests on the controlled comparison).  Full mode only: its own lr searches cost more than --quick allows.
+    Returns (verdict, sentence)."""
+    if ctx.quick:
+        return "not run", "The training doctor is run in full mode only (its lr searches exceed --quick's time)."
+    net = member_net(model, m, activation)
+    diagnosis = diagnose(net, nn.MSELoss(), (tensor(x), tensor(y)), history=[float(v) for v in history[:, m]],
+                         budget=Budget(epochs=steps, optimizer="Adam", lr=float(lr), batch_size=len(x)),
+                         budget_updates=DOCTOR_UPDATES, seed=0, title=title)
+    return diagnosis.verdict, f"The training doctor on {title} says {diagnosis.verdict!r}: {diagnosis.reason}"
 
 
 # -------------------------------------------------------------------------------------- 1. deeper is worse
+DEPTH, WIDTH, GUIDE_N = 8, 20, 100
+GUIDE_STEPS = (150, 300)  # full-batch updates (--quick, full): fixed a priori; --quick halves them for time
+WORSE = 1.2       # "higher training loss": at least 20 % above the shallow net's (fixed a priori)
+COPY_SLACK = 0.01  # the deep copy must match the shallow net's training loss within 1 %
+
+
+def _judge_deeper(rows):
+    """Deeper is worse (required): the deep net's training loss ≥ 1.2 × the shallow net's, seed by seed; and the
+    deep net contains the shallow one: its copy of the shallow net has the same training loss (within 1 %)."""
+    worse = [r["deep train"] >= WORSE * r["shallow train"] for r in rows]
+    contains = [r["deep copy train"] <= (1 + COPY_SLACK) * r["shallow train"] for r in rows]
+    return combine([
+        ("deeper is worse", holds_on_seeds(worse, f"the deep net's training loss is >= {WORSE}x the shallow net's")),
+        ("the deep net could copy the shallow one", holds_on_seeds(contains,
+                    f"the deep net built as a copy of the shallow one matches its training loss within "
+                    f"{COPY_SLACK:.0%}")),
+    ], core="deeper is worse")
+
+
+def _deep_copy(shallow, depth, eps=1e-3):
+    """A float64 deep sigmoid net (``depth`` hidden layers) computing what the 1-hidden-layer net ``shallow``
+    computes.  Layer 1 is the shallow hidden layer h = σ(z); layer 2 maps it to σ(ε(h − ½)) ≈ ½ + ε(h − ½)/4, in
+    sigmoid's linear range; every further layer (W = 4I, b = −2) keeps the pre-activation ε(h − ½) to O(ε³); the
+    output layer undoes the scale.  The lecture's argument made concrete: the extra layers can pass the shallow
+    net's features through, so the deep net can reach whatever the shallow one reaches."""
+    w1, b1 = shallow[0].weight.detach().numpy(), shallow[0].bias.detach().numpy()
+    c, d = shallow[2].weight.detach().numpy(), shallow[2].bias.detach().numpy()
+    width = w1.shape[0]
+    layers = [(w1, b1), (eps * np.eye(width), -0.5 * eps * np.ones(width))]
+    layers += [(4 * np.eye(width), -2 * np.ones(width))] * (depth - 2)
+    layers.append((4 * c / eps, d + 0.5 * c.sum() * (1 - 4 / eps)))
+    net = []
+    for i, (w, b) in enumerate(layers):
+        lin = nn.Linear(w.shape[1], w.shape[0]).double()
+        lin.weight.data, lin.bias.data = np.asarray(w, np.float64), np.asarray(b, np.float64)
+        net.append(lin)
+        if i < len(layers) - 1:
+            net.append(nn.Sigmoid())
+    return nn.Sequential(*net)
+
+
+def _mse64(net, x, y):
+    with relulab.no_grad():
+        out = net(tensor(x, np.float64)).numpy()
+    return float(np.mean((out - y) ** 2))
+
+
+def _deeper(seeds, init_seed, steps, progress):
+    """Arm 0 of the shallow stack is the real shallow net; arms 1 and 2 (another two shallow nets from their own
+    draws) are the identical-arms control.  Returns (rows, control rows, shallow, deep, data)."""
+    train, valid = _seed_data(seeds, GUIDE_N, 0.1)
+    jobs = [("shallow", [1, WIDTH, 1], 3), ("deep", [1] + [WIDTH] * DEPTH + [1], 1)]
+    arms = {}
+    for name, widths, count in progress(jobs, "arms"):
+        tile = [np.broadcast_to(a, (count, *a.shape)) for a in (train[0], train[1], valid[0], valid[1])]
+        arms[name] = Tuned(widths, relulab.sigmoid, init_seed + len(arms), tile[:2], tile[2:], steps)
+    shallow, deep = arms["shallow"], arms["deep"]
+    rows, control = [], []
+    for i, seed in enumerate(seeds):
+        net = member_net(shallow.model, shallow.member(0, i), nn.Sigmoid)
+        copy_loss = _mse64(_deep_copy(net, DEPTH), train[0][i], train[1][i])
+        rows.append(_deeper_row(seed, shallow.lr(0, i), deep.lr(0, i), shallow.train[0, i], deep.train[0, i],
+                                copy_loss))
+        # A shallow net "copies" itself exactly: the control's containment holds by construction.
+        control.append(_deeper_row(seed, shallow.lr(1, i), shallow.lr(2, i), shallow.train[1, i],
+                                   shallow.train[2, i], shallow.train[1, i]))
+    return rows, control, shallow, deep, train
+
+
+def _deeper_row(seed, shallow_lr, deep_lr, shallow_loss, deep_loss, copy_loss):
+    return {"seed": seed, "shallow lr": shallow_lr, "deep lr": deep_lr, "shallow train": float(shallow_loss),
+            "deep train": float(deep_loss), "deep / shallow": float(deep_loss / shallow_loss),
+            "deep copy train": float(copy_loss)}
+
+
 @experiment(EXPERIMENTS, "deeper_worse", "A deeper net with a higher training loss: optimization failed",
             "If a deeper net has a higher TRAINING loss than a shallower one (56 vs 20 layers), the deeper net's "
             "optimization failed: it could have copied the shallow net, so the needle was in the haystack.")
 def deeper_worse(ctx):
-    n, epochs, width, depth = 200, ctx.pick(200, 300), 20, 8
-    x, y = _wave(n, ctx.rng())
-    # Sigmoid layers without normalization or skip connections: the deep net's gradients vanish layer by layer.
-    # (Width 20 keeps the deep net above diagnose's 2,000-parameter limit for the exact Hessian, which is slow.)
-    budget = Budget(epochs=epochs, optimizer="Adam", lr=0.01, batch_size=n)
-    models, histories, losses = {}, {}, {}
-    for name, hidden in (("shallow", [width]), ("deep", [width] * depth)):
-        relulab.manual_seed(ctx.seed)
-        models[name] = _mlp([1, *hidden, 1], nn.Sigmoid)
-        histories[name] = _train(models[name], x, y, budget, ctx.seed)
-        losses[name] = _loss(models[name], x, y)
-    diagnosis = diagnose(models["deep"], nn.MSELoss(), (_tensor(x), _tensor(y)), history=histories["deep"],
-                         budget=budget, seed=ctx.seed, title=f"{depth}-layer sigmoid net")
-    deeper_is_worse = losses["deep"] > losses["shallow"]
-    reproduced = deeper_is_worse and diagnosis.verdict == "optimization"
+    seeds, steps = ctx.seeds(section="guide"), ctx.pick(*GUIDE_STEPS)
+    rows, control_rows, shallow, deep, train = _deeper(seeds, ctx.seed, steps, ctx.progress)
+    verdict, because = _judge_deeper(rows)
+    cv, cb = _judge_deeper(control_rows)
+    doctor, doctor_says = _doctor(ctx, deep.model, deep.member(0, 0), nn.Sigmoid, train[0][0], train[1][0],
+                                  deep.history, deep.lr(0, 0), steps,
+                                  f"the {DEPTH}-layer sigmoid net of seed {seeds[0]}")
 
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for name, history in histories.items():
-        hidden = len(models[name]) // 2
-        ax.plot([r["train_loss"] for r in history], label=f"{name} ({hidden} hidden layer{'s' * (hidden > 1)})")
-    ax.set_xlabel("epoch (full batch)")
-    ax.set_ylabel("training MSE")
-    ax.set_yscale("log")
-    ax.set_title("same data, same budget: the deep net trains worse")
-    ax.legend()
+    pyplot = plt()
+    fig, (curves, scatter) = pyplot.subplots(1, 2, figsize=(10.5, 3.8))
+    for name, arm, color in (("1 hidden layer", shallow, "tab:blue"), (f"{DEPTH} hidden layers", deep, "tab:orange")):
+        for i in range(len(seeds)):
+            curves.plot(arm.history[:, arm.member(0, i)], color=color, alpha=0.7, label=name if i == 0 else None)
+    curves.set_yscale("log")
+    curves.set_xlabel("update (full batch)")
+    curves.set_ylabel("training MSE")
+    curves.set_title("each seed at its validation-chosen lr")
+    curves.legend(loc="upper right", fontsize=8)
+    shallow_loss = [r["shallow train"] for r in rows]
+    scatter.scatter(shallow_loss, [r["deep train"] for r in rows], color="tab:orange", label="deep net, trained")
+    scatter.scatter(shallow_loss, [r["deep copy train"] for r in rows], color="tab:green", marker="x",
+                    label="deep net copying the shallow one")
+    low, high = min(shallow_loss) * 0.5, max(r["deep train"] for r in rows) * 2
+    scatter.plot([low, high], [low, high], color="k", linewidth=0.8, linestyle=":")
+    scatter.set_xscale("log")
+    scatter.set_yscale("log")
+    scatter.set_xlabel("shallow net's training MSE")
+    scatter.set_ylabel("deep net's training MSE")
+    scatter.set_title("one point per seed (dotted: equal)")
+    scatter.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
+
+    ratios = [r["deep / shallow"] for r in rows]
     return Result(
-        method=(f"1→{width}→1 vs 1→({width}×{depth})→1 sigmoid nets on y = sin(2x) + noise ({n} points), "
-                f"{budget.describe()}, same initial seed; then relulab.analysis.diagnose on the deep net."),
-        numbers={"shallow_train_loss": losses["shallow"], "deep_train_loss": losses["deep"],
-                 "target_variance": float(y.var()), "deep_verdict": diagnosis.verdict,
-                 "diagnose_shallow_reference_loss": float(diagnosis.evidence.get("shallow_reference_loss", np.nan))},
-        reproduced=reproduced,
-        because=(f"deep training loss {losses['deep']:.4g} {'>' if deeper_is_worse else '<='} shallow "
-                 f"{losses['shallow']:.4g}, and diagnose says {diagnosis.verdict!r} (needs 'optimization'): "
-                 f"{diagnosis.reason}"),
-        table=[{"model": name, "hidden layers": len(models[name]) // 2, "train loss": losses[name]}
-               for name in models],
-        figures=[ctx.figure(fig, "curves")])
+        method=(f"1→{WIDTH}→1 vs 1→({WIDTH}×{DEPTH})→1 sigmoid nets (no normalization, no skip connections) on "
+                f"y = sin(2x) + N(0, 0.1²), {GUIDE_N} training and {GUIDE_N} validation points per seed. Both arms: "
+                f"Adam, {steps} full-batch updates (equal updates), each seed's lr chosen on validation loss. "
+                "The deep net built as a copy of the shallow one (sigmoid layers in their linear range passing the "
+                "features through, float64) shows what the deep net could have reached. The training doctor "
+                "(relulab.analysis.diagnose) on the first seed's deep net is reported as evidence."),
+        numbers={"deep_over_shallow_median": float(np.median(ratios)),
+                 "shallow_train_mean": float(np.mean(shallow_loss)),
+                 "deep_train_mean": float(np.mean([r["deep train"] for r in rows])),
+                 "deep_copy_train_mean": float(np.mean([r["deep copy train"] for r in rows])),
+                 "doctor_verdict": doctor},
+        verdict=verdict,
+        because=f"{because}. {doctor_says}",
+        table=rows + [spread_row(rows)],
+        figures=[ctx.figure(fig, "curves")],
+        seeds=seeds,
+        settings=(f"lr from {{{', '.join(map(str, ADAM_LRS))}}} by validation loss, per arm, per seed; "
+                  f"{steps} updates ({GUIDE_STEPS[0]} in --quick, {GUIDE_STEPS[1]} in full mode, for time), widths "
+                  "and depth fixed a priori (the previous session's nets); the "
+                  f"criterion's margins ({WORSE}x, {COPY_SLACK:.0%}) fixed before the run; data generator fixed "
+                  "in the previous session."),
+        controls=[Control("identical arms", "the 'deep' arm replaced by a second 1-hidden-layer net from its own "
+                          "initial draw, tuned and trained the same way", cv, cb,
+                          {"ratio_median": float(np.median([r["deep / shallow"] for r in control_rows]))})])
 
 
 # ---------------------------------------------------------------------------------------------- 2. model bias
+LARGE = 0.2       # a training loss above 20 % of the targets' variance is "large" (the doctor's threshold)
+AT_OPTIMUM = 1.05  # the linear model counts as trained when within 5 % of its least-squares optimum
+MUCH_LOWER = 0.25  # more capacity must cut the training loss at least 4-fold
+
+
+def _judge_bias(rows):
+    """Model bias: the linear model sits at its own optimum (least squares) and that optimum is large (≥ 20 % of
+    the targets' variance); more capacity: the bigger net's training loss ≤ 0.25 × the linear model's."""
+    biased = [r["linear train"] <= AT_OPTIMUM * r["linear optimum"] and r["linear optimum"] >= LARGE * r["variance"]
+              for r in rows]
+    lower = [r["bigger train"] <= MUCH_LOWER * r["linear train"] for r in rows]
+    return combine([
+        ("the small model is biased", holds_on_seeds(biased,
+                    f"the linear model is within {AT_OPTIMUM - 1:.0%} of its least-squares optimum and that optimum "
+                    f"is >= {LARGE:.0%} of the targets' variance")),
+        ("capacity lowers it", holds_on_seeds(lower,
+                    f"the 1→32→1 net's training loss is <= {MUCH_LOWER}x the linear model's")),
+    ])
+
+
+def _bias(seeds, init_seed, steps, progress):
+    """Arm 0: the guide's task; arm 1 (the control): y = 0.8x + noise, which a line fits."""
+    train, valid = _seed_data(seeds, GUIDE_N, 0.1)
+    rng = np.random.default_rng(init_seed)
+    line = [0.8 * a[0] + 0.1 * rng.normal(size=a[0].shape) for a in (train, valid)]
+    train_arms, valid_arms = _arms(train[1], line[0]), _arms(valid[1], line[1])
+    x_arms, xv_arms = _arms(train[0], train[0]), _arms(valid[0], valid[0])
+    arms = {}
+    for name, widths in progress([("linear", [1, 1]), ("bigger", [1, 32, 1])], "arms"):
+        arms[name] = Tuned(widths, relulab.tanh, init_seed + len(arms), (x_arms, train_arms), (xv_arms, valid_arms),
+                           steps)
+    linear, bigger = arms["linear"], arms["bigger"]
+    tables = []
+    for arm in (0, 1):
+        rows = []
+        for i, seed in enumerate(seeds):
+            x, y = x_arms[arm, i], train_arms[arm, i]
+            design = np.hstack([x, np.ones_like(x)])
+            optimum = float(np.mean((design @ np.linalg.lstsq(design, y, rcond=None)[0] - y) ** 2))
+            rows.append({"seed": seed, "linear lr": linear.lr(arm, i), "bigger lr": bigger.lr(arm, i),
+                         "variance": float(y.var()), "linear train": float(linear.train[arm, i]),
+                         "linear optimum": optimum, "bigger train": float(bigger.train[arm, i]),
+                         "bigger / linear": float(bigger.train[arm, i] / linear.train[arm, i])})
+        tables.append(rows)
+    return tables[0], tables[1], linear, bigger, train
+
+
 @experiment(EXPERIMENTS, "model_bias", "Model bias: a model too small for the data",
             "A model too simple for the data keeps a large training loss whatever the optimizer does (the needle "
             "is not in the haystack); more capacity lowers it.")
 def model_bias(ctx):
-    n, epochs = 200, ctx.pick(200, 400)
-    x, y = _wave(n, ctx.rng())
-    budget = Budget(epochs=epochs, optimizer="Adam", lr=0.02, batch_size=n)
-    builders = {"linear": lambda: _mlp([1, 1], nn.Tanh), "1 hidden layer (32 tanh)": lambda: _mlp([1, 32, 1], nn.Tanh)}
-    models, losses, histories = {}, {}, {}
-    for name, build in builders.items():
-        relulab.manual_seed(ctx.seed)
-        models[name] = model = build()
-        histories[name] = _train(model, x, y, budget, ctx.seed)
-        losses[name] = _loss(model, x, y)
-    linear, bigger = losses["linear"], losses["1 hidden layer (32 tanh)"]
-    diagnosis = diagnose(models["linear"], nn.MSELoss(), (_tensor(x), _tensor(y)), history=histories["linear"],
-                         budget=budget, seed=ctx.seed, title="linear model")
-    much_lower = bigger < 0.25 * linear  # "a lot": at least 4× lower
-    reproduced = diagnosis.verdict == "model bias" and much_lower
+    seeds, steps = ctx.seeds(section="guide"), ctx.pick(*GUIDE_STEPS)
+    rows, control_rows, linear, bigger, train = _bias(seeds, ctx.seed, steps, ctx.progress)
+    verdict, because = _judge_bias(rows)
+    cv, cb = _judge_bias(control_rows)
+    doctor, doctor_says = _doctor(ctx, linear.model, linear.member(0, 0), nn.Tanh, train[0][0], train[1][0],
+                                  linear.history, linear.lr(0, 0), steps,
+                                  f"the linear model of seed {seeds[0]}")
 
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    pyplot = plt()
+    fig, ax = pyplot.subplots(figsize=(6.5, 3.8))
     grid = np.linspace(-2, 2, 200)[:, None]
-    ax.scatter(x[:, 0], y[:, 0], s=6, color="gray", label="data")
-    for name, model in models.items():
-        with relulab.no_grad():
-            ax.plot(grid[:, 0], model(_tensor(grid)).numpy()[:, 0], label=f"{name}: loss {losses[name]:.3g}")
+    ax.scatter(train[0][0][:, 0], train[1][0][:, 0], s=8, color="gray", label=f"training data (seed {seeds[0]})")
+    for name, arm, color in (("linear", linear, "tab:red"), ("1→32→1 tanh", bigger, "tab:blue")):
+        out = outputs(arm.model, np.broadcast_to(grid, (arm.model.count, *grid.shape)))
+        ax.plot(grid[:, 0], out[arm.member(0, 0), :, 0], color=color,
+                label=f"{name}: training MSE {fmt(arm.train[0, 0], 3)}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
     ax.set_title("the line cannot bend: model bias")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     fig.tight_layout()
     return Result(
-        method=f"A linear model and a 1→32→1 tanh net on y = sin(2x) + noise ({n} points), {budget.describe()}; "
-               "relulab.analysis.diagnose on the linear model.",
-        numbers={"linear_train_loss": linear, "bigger_train_loss": bigger, "target_variance": float(y.var()),
-                 "linear_relative_loss": float(diagnosis.evidence["relative_train_loss"]),
-                 "linear_verdict": diagnosis.verdict, "loss_ratio_bigger_over_linear": bigger / linear},
-        reproduced=reproduced,
-        because=(f"diagnose on the linear model says {diagnosis.verdict!r} (needs 'model bias'; its loss is "
-                 f"{diagnosis.evidence['relative_train_loss']:.0%} of the target variance), and the bigger model's "
-                 f"loss {bigger:.4g} is {bigger / linear:.3f} × the linear model's {linear:.4g} (needs < 0.25)."),
-        table=[{"model": name, "train loss": loss} for name, loss in losses.items()],
-        figures=[ctx.figure(fig, "fits")])
+        method=(f"A linear model and a 1→32→1 tanh net on y = sin(2x) + N(0, 0.1²) ({GUIDE_N} training, "
+                f"{GUIDE_N} validation points per seed), Adam, {steps} full-batch updates, each seed's lr "
+                "chosen on validation loss; the linear model's least-squares optimum (the best any optimizer can "
+                "do) computed in closed form. The training doctor on the first seed's linear model is reported."),
+        numbers={"linear_relative_loss_mean": float(np.mean([r["linear train"] / r["variance"] for r in rows])),
+                 "bigger_over_linear_median": float(np.median([r["bigger / linear"] for r in rows])),
+                 "doctor_verdict": doctor},
+        verdict=verdict,
+        because=f"{because}. {doctor_says}",
+        table=rows + [spread_row(rows)],
+        figures=[ctx.figure(fig, "fits")],
+        seeds=seeds,
+        settings=(f"lr from {{{', '.join(map(str, ADAM_LRS))}}} by validation loss, per arm, per seed; "
+                  f"{steps} updates ({GUIDE_STEPS[0]} in --quick, {GUIDE_STEPS[1]} in full mode, for time) and the "
+                  f"models fixed a priori; thresholds ({LARGE:.0%} of the variance, "
+                  f"{AT_OPTIMUM}x the optimum, {MUCH_LOWER}x) fixed before the run; data generator fixed in the "
+                  "previous session."),
+        controls=[Control("linear target", "the same arms on y = 0.8x + N(0, 0.1²), which a line fits: no model "
+                          "bias to find", cv, cb,
+                          {"linear_relative_loss_mean": float(np.mean([r["linear train"] / r["variance"]
+                                                                       for r in control_rows]))})])
 
 
-# ---------------------------------------------------------------------------------------------- 3. overfitting
+# ------------------------------------------------------------------------------------ 3. local vs global minima
+BUMPS = ((1.5, 1.0), (-1.5, 0.6))  # (centre, height): the taller bump is the global fit, the other a local one
+STARTS, GD_STEPS, GD_LR = 32, 400, 1.0
+STUCK, FOUND = 0.2, 0.2  # shares of the starts that must end in a local / the global minimum
+
+
+def _bump_data(rng, bumps, n=200, noise=0.05, even=False):
+    x = np.linspace(-4, 4, n) if even else rng.uniform(-4, 4, n)
+    y = sum(h * np.exp(-(x - c) ** 2) for c, h in bumps) + noise * rng.normal(size=n)
+    return x, y
+
+
+def _bump_loss(w, x, y):
+    """L(w) = mean over a data set of (exp(−(x − w)²) − y)², for every centre: w (R, K, 1) for data x, y (R, n)."""
+    x = tensor(x[:, None, :], np.float64)
+    pred = ((x - w) ** 2 * -1.0).exp()
+    return ((pred - tensor(y[:, None, :], np.float64)) ** 2).mean(dim=2)
+
+
+def _descend(x, y, starts):
+    """Gradient descent from every start on every data set at once (the losses are summed, so each start gets
+    its own gradient); then each end point's loss, gradient and second derivative by autograd: (R, K) each."""
+    w = relulab.tensor(starts[..., None], dtype=relulab.float64, requires_grad=True)
+    for _ in range(GD_STEPS):
+        (g,) = grad(_bump_loss(w, x, y).sum(), [w])
+        with relulab.no_grad():
+            w -= GD_LR * g
+    w = w.detach().requires_grad_(True)
+    loss = _bump_loss(w, x, y)
+    (g,) = grad(loss.sum(), [w], create_graph=True)
+    (h,) = grad(g.sum(), [w])  # the Hessian is diagonal across starts: this is each start's L''(w)
+    return w.detach().numpy()[..., 0], loss.detach().numpy(), g.detach().numpy()[..., 0], h.numpy()[..., 0]
+
+
+def _minima(seeds):
+    """Per seed, the two-bump data (the real run) and the control's data, descended together.  The control must
+    be a loss with one minimum: one bump, no noise and evenly spaced x.  (The first quick runs showed why: far
+    from the bump, L(w) traces the density of the x's, so noise or random x's alone make shallow minima there.)"""
+    data, starts = [], []
+    for bumps, noise, even in ((BUMPS, 0.05, False), (BUMPS[:1], 0.0, True)):
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            data.append(_bump_data(rng, bumps, noise=noise, even=even))
+            starts.append(rng.uniform(-4, 4, STARTS))
+    x, y = np.stack([d[0] for d in data]), np.stack([d[1] for d in data])
+    ends, loss, g, h = _descend(x, y, np.stack(starts))
+    grid = np.linspace(-6, 6, 4001)
+    rows, views = [], []
+    for r in range(len(data)):
+        with relulab.no_grad():
+            grid_loss = _bump_loss(tensor(grid[None, :, None], np.float64), x[r:r + 1], y[r:r + 1]).numpy()[0]
+        best, variance = float(grid_loss.min()), float(y[r].var())
+        is_min = (np.abs(g[r]) < 1e-6) & (h[r] > 0)
+        is_global = loss[r] <= best + 1e-3 * variance
+        is_local = is_min & (loss[r] > best + 0.01 * variance)
+        rows.append({"seed": seeds[r % len(seeds)], "starts": STARTS, "global share": float(is_global.mean()),
+                     "local share": float(is_local.mean()),
+                     "neither share": float(1 - (is_global | is_local).mean()), "global loss": best,
+                     "worst end loss": float(loss[r].max()), "max |L'| at ends": float(np.abs(g[r]).max())})
+        views.append((x[r], y[r], ends[r], loss[r], grid, grid_loss, is_local))
+    return rows[:len(seeds)], rows[len(seeds):], views[0]
+
+
+def _judge_minima(rows):
+    """Stuck (required): ≥ 20 % of the starts end at a verified local minimum (L' ≈ 0, L'' > 0) worse than the
+    global one by ≥ 1 % of the variance; found: ≥ 20 % of the starts reach the global minimum."""
+    return combine([
+        ("stuck in local minima", holds_on_seeds([r["local share"] >= STUCK for r in rows],
+                    f">= {STUCK:.0%} of the starts end at a local minimum worse than the global one")),
+        ("other starts find the global one", holds_on_seeds([r["global share"] >= FOUND for r in rows],
+                    f">= {FOUND:.0%} of the starts reach the global minimum")),
+    ], core="stuck in local minima")
+
+
+@experiment(EXPERIMENTS, "local_minima", "Gradient descent can stop at a local minimum",
+            "Gradient descent stops where the gradient is 0; that can be a local minimum, worse than the global "
+            "one, and which minimum it reaches depends on where it starts.")
+def local_minima(ctx):
+    seeds = ctx.seeds()
+    rows, control_rows, view = _minima(seeds)
+    verdict, because = _judge_minima(rows)
+    cv, cb = _judge_minima(control_rows)
+
+    x, y, ends, loss, grid, grid_loss, is_local = view
+    pyplot = plt()
+    fig, (surface, fit_ax) = pyplot.subplots(1, 2, figsize=(10.5, 3.8))
+    surface.plot(grid, grid_loss, color="k", linewidth=1)
+    surface.scatter(ends[is_local], loss[is_local], color="tab:red", zorder=3, label="ends: local minimum")
+    surface.scatter(ends[~is_local], loss[~is_local], color="tab:green", marker="x", zorder=3,
+                    label="ends: global minimum")
+    surface.set_xlim(-5, 5)
+    surface.set_xlabel("w (the bump's centre)")
+    surface.set_ylabel("L(w), MSE")
+    surface.set_title(f"L(w) and where {STARTS} descents end")
+    surface.legend(loc="lower left", fontsize=8)
+    order = np.argsort(x)
+    fit_ax.scatter(x, y, s=6, color="gray", label="data")
+    for w_end, color in ((ends[is_local][:1], "tab:red"), (ends[~is_local][:1], "tab:green")):
+        if len(w_end):
+            fit_ax.plot(x[order], np.exp(-(x[order] - w_end[0]) ** 2), color=color, label=f"fit w = {w_end[0]:.3g}")
+    fit_ax.set_xlabel("x")
+    fit_ax.set_ylabel("y")
+    fit_ax.set_title("model exp(−(x − w)²): the two fits")
+    fit_ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return Result(
+        method=(f"One Gaussian bump ŷ = exp(−(x − w)²) fitted by MSE to data with two bumps (centres/heights "
+                f"{BUMPS}, 200 points on [−4, 4], noise 0.05); plain gradient descent (lr {GD_LR}, {GD_STEPS} "
+                f"steps, float64) from {STARTS} starts w₀ ~ U(−4, 4) per seed. An end point is a local minimum when "
+                "|L′| < 1e-6 and L″ > 0 (both by autograd) and its loss exceeds the global one (the minimum over a "
+                "4001-point grid on [−6, 6]) by ≥ 1 % of the variance; it reached the global one when within 0.1 % "
+                "of the variance."),
+        numbers={"local_share_mean": float(np.mean([r["local share"] for r in rows])),
+                 "global_share_mean": float(np.mean([r["global share"] for r in rows]))},
+        verdict=verdict, because=because, table=rows + [spread_row(rows)],
+        figures=[ctx.figure(fig, "surface")], seeds=seeds,
+        settings=("the task, model, lr, steps and tolerances fixed a priori (no tuning: plain gradient descent "
+                  "as in lecture 1)"),
+        controls=[Control("one bump", "the data have only the taller bump, no noise and evenly spaced x, so L(w) "
+                          "has a single minimum", cv, cb,
+                          {"local_share_mean": float(np.mean([r["local share"] for r in control_rows]))})])
+
+
+# ---------------------------------------------------------------------------------------------- 4. overfitting
+SIZES, OVERFIT_NOISE, OVERFIT_LRS = (400, 100, 25), 0.3, (3e-3, 1e-2, 3e-2)
+OVERFIT_STEPS = (250, 500)  # full-batch updates (--quick, full), fixed a priori; --quick halves them for time
+MARGIN = 0.05  # each step of growth must exceed 5 % of the noise variance
+
+
+def _judge_overfitting(rows):
+    """The gap grows as n shrinks (required): gap(small) > gap(medium) > gap(large), each step by ≥ 5 % of the
+    noise variance; more data is the remedy: the test loss falls the same way as n grows."""
+    delta = MARGIN * OVERFIT_NOISE ** 2
+
+    def grows(r, key):
+        return r[f"{key} (small n)"] > r[f"{key} (medium n)"] + delta and \
+            r[f"{key} (medium n)"] > r[f"{key} (large n)"] + delta
+    return combine([
+        ("the gap grows as n shrinks", holds_on_seeds([grows(r, "gap") for r in rows],
+                    f"test − train gap grows at each smaller n by > {fmt(delta)}")),
+        ("more data lowers the test loss", holds_on_seeds([grows(r, "test") for r in rows],
+                    f"test loss falls at each larger n by > {fmt(delta)}")),
+    ], core="the gap grows as n shrinks")
+
+
+def overfit_task(seed, n=max(SIZES)):
+    """The overfitting section's data for one seed (shared with lecture2_remedies): a pool of ``n`` training points
+    (smaller training sets are its first points), 200 validation and 1000 test points."""
+    rng = np.random.default_rng(seed)
+    pool = wave(n, rng, OVERFIT_NOISE)
+    return pool, wave(200, rng, OVERFIT_NOISE), wave(1000, rng, OVERFIT_NOISE)
+
+
+ARM_NAMES = ("large n", "medium n", "small n")
+
+
+def _overfitting(seeds, init_seed, steps, progress):
+    """Two stacks: the 400-point arm, and a stack of 100-point training sets holding the medium arm, the small arm
+    (25 points, masked) and the identical-arms control (three further independent 100-point sets).  Every net:
+    1→32→32→1 ReLU, Adam, equal full-batch updates, lr per arm and seed chosen on validation loss."""
+    medium = SIZES[1]
+    tasks = [overfit_task(seed) for seed in seeds]
+    pools = np.stack([t[0][0] for t in tasks]), np.stack([t[0][1] for t in tasks])
+    valid = [np.stack([t[1][k] for t in tasks]) for k in (0, 1)]
+    test = [np.stack([t[2][k] for t in tasks]) for k in (0, 1)]
+    extra = [[wave(medium, np.random.default_rng(seed + 1 + j), OVERFIT_NOISE) for seed in seeds] for j in range(3)]
+    small_x, small_y = np.zeros_like(pools[0][:, :medium]), np.zeros_like(pools[1][:, :medium])
+    small_x[:, :SIZES[2]], small_y[:, :SIZES[2]] = pools[0][:, :SIZES[2]], pools[1][:, :SIZES[2]]
+    jobs = [
+        ("large", [pools[0][None]], [pools[1][None]], None),
+        ("padded", [pools[0][:, :medium], small_x] + [np.stack([e[i][0] for i in range(len(seeds))]) for e in extra],
+         [pools[1][:, :medium], small_y] + [np.stack([e[i][1] for i in range(len(seeds))]) for e in extra],
+         [medium, SIZES[2], medium, medium, medium]),
+    ]
+    results = {}
+    for name, xs, ys, sizes in progress(jobs, "stacks"):
+        x_arms, y_arms = (xs[0], ys[0]) if len(xs) == 1 else (np.stack(xs), np.stack(ys))
+        grid = Grid(len(x_arms), len(OVERFIT_LRS), len(seeds))
+        x, y = grid.spread(x_arms), grid.spread(y_arms)
+        if sizes is None:
+            loss = member_mse
+        else:
+            mask = (np.arange(medium)[None, :] < np.asarray(sizes)[grid.arm][:, None]).astype(np.float32)
+            loss = masked_mse(mask)
+        model = stack([1, 32, 32, 1], grid.count, init_seed + len(results), grid.starts)
+        fit(model, loss, x, y, MemberLR(model.parameters(), "Adam", grid.per_setting(OVERFIT_LRS)), steps)
+        choice = grid.choose(losses(model, member_mse, grid.spread_seeds(valid[0]), grid.spread_seeds(valid[1])))
+        results[name] = {"grid": grid, "model": model, "choice": choice, "x": x_arms, "y": y_arms,
+                         "train": grid.at(losses(model, loss, x, y), choice),
+                         "test": grid.at(losses(model, member_mse, grid.spread_seeds(test[0]),
+                                                 grid.spread_seeds(test[1])), choice)}
+    large, padded = results["large"], results["padded"]
+    real = [(large, 0, SIZES[0]), (padded, 0, SIZES[1]), (padded, 1, SIZES[2])]
+    control = [(padded, 2, medium), (padded, 3, medium), (padded, 4, medium)]
+    return [_overfit_rows(seeds, arms) for arms in (real, control)] + [results]
+
+
+def _overfit_rows(seeds, arms):
+    rows = []
+    for i, seed in enumerate(seeds):
+        row = {"seed": seed}
+        for name, (result, arm, n) in zip(ARM_NAMES, arms):
+            train, test = float(result["train"][arm, i]), float(result["test"][arm, i])
+            row.update({f"n ({name})": n, f"lr ({name})": OVERFIT_LRS[result["choice"][arm, i]],
+                        f"train ({name})": train, f"test ({name})": test, f"gap ({name})": test - train})
+        rows.append(row)
+    return rows
+
+
 @experiment(EXPERIMENTS, "overfitting", "Overfitting grows as the training set shrinks",
             "A flexible model fits a small training set (low training loss) but not new data: the gap between test "
             "and training loss grows as the training set shrinks, and more data is the first remedy.")
 def overfitting(ctx):
-    sizes, updates, noise = [400, 100, 25], ctx.pick(400, 1000), 0.3
-    rng = ctx.rng()
-    x_test, y_test = _wave(2000, rng, noise)
-    rows, fits = [], {}
-    for n in sizes:
-        x, y = _wave(n, rng, noise)
-        relulab.manual_seed(ctx.seed)  # the same initial weights for every size
-        model = _mlp([1, 64, 64, 1], nn.ReLU)
-        _train(model, x, y, Budget(epochs=updates, optimizer="Adam", lr=0.01, batch_size=n), ctx.seed)
-        train, test = _loss(model, x, y), _loss(model, x_test, y_test)
-        rows.append({"n": n, "train loss": train, "test loss": test, "gap": test - train})
-        fits[n] = (x, y, model)
-    gaps = [r["gap"] for r in rows]  # in order of shrinking n
-    monotone = all(b > a for a, b in zip(gaps, gaps[1:]))
-    smallest_worst = gaps[-1] == max(gaps)
-    reproduced = monotone or smallest_worst
+    seeds, steps = ctx.seeds(section="overfitting"), ctx.pick(*OVERFIT_STEPS)
+    rows, control_rows, results = _overfitting(seeds, ctx.seed, steps, ctx.progress)
+    verdict, because = _judge_overfitting(rows)
+    cv, cb = _judge_overfitting(control_rows)
 
-    plt = _plt()
-    fig, axes = plt.subplots(1, len(sizes), figsize=(11, 3.2), sharey=True)
+    pyplot = plt()
+    fig, axes = pyplot.subplots(1, len(SIZES), figsize=(11, 3.4), sharey=True)
     grid = np.linspace(-2, 2, 300)[:, None]
-    for ax, n in zip(axes, sizes):
-        x, y, model = fits[n]
-        with relulab.no_grad():
-            ax.plot(grid[:, 0], model(_tensor(grid)).numpy()[:, 0], color="tab:red", label="model")
+    panels = [(results["large"], 0), (results["padded"], 0), (results["padded"], 1)]
+    for ax, (result, arm), name, n in zip(axes, panels, ARM_NAMES, SIZES):
+        model, member = result["model"], result["grid"].index(arm, result["choice"][arm, 0], 0)
+        out = outputs(model, np.broadcast_to(grid, (model.count, *grid.shape)))[member]
+        ax.scatter(result["x"][arm, 0][:n, 0], result["y"][arm, 0][:n, 0], s=6, color="gray", label="training data")
         ax.plot(grid[:, 0], np.sin(2 * grid[:, 0]), color="k", linestyle=":", label="sin(2x)")
-        ax.scatter(x[:, 0], y[:, 0], s=6, color="gray")
-        ax.set_title(f"n = {n}")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    gap_text = ", ".join(f"n={r['n']}: {r['gap']:.3f}" for r in rows)
-    trend = "they grow at every step as n shrinks" if monotone else "not monotone"
-    return Result(
-        method=(f"A 1→64→64→1 ReLU net, same initial weights, Adam(lr=0.01) for {updates} full-batch updates on "
-                f"n = {sizes} samples of sin(2x) + N(0, {noise}²); test loss on 2000 fresh samples."),
-        numbers={**{f"gap_n{r['n']}": r["gap"] for r in rows}, **{f"train_loss_n{r['n']}": r["train loss"]
-                                                                   for r in rows},
-                 "noise_variance": noise ** 2, "gap_monotone": monotone},
-        reproduced=reproduced,
-        because=(f"test − train gaps {gap_text}: {trend}"
-                 f"; the smallest n {'has' if smallest_worst else 'does not have'} the largest gap "
-                 "(needs monotone growth or the largest gap at the smallest n)."),
-        table=rows, figures=[ctx.figure(fig, "fits")])
-
-
-# ---------------------------------------------------------------------------------------------- 4. k-fold CV
-def _features(x, degree):
-    # Legendre polynomials on [-1, 1] are well conditioned where raw powers x^k are not.
-    return np.polynomial.legendre.legvander(x, degree)
-
-
-def _poly_fit(x, y, degree):
-    return np.linalg.lstsq(_features(x, degree), y, rcond=None)[0]
-
-
-def _poly_mse(coef, x, y):
-    return float(np.mean((_features(x, len(coef) - 1) @ coef - y) ** 2))
-
-
-def _validation_errors(x, y, train, valid, degrees):
-    return np.array([_poly_mse(_poly_fit(x[train], y[train], d), x[valid], y[valid]) for d in degrees])
-
-
-@experiment(EXPERIMENTS, "kfold", "k-fold cross-validation picks models more reliably than one split",
-            "Choosing a model by one validation split is noisy; k-fold cross-validation averages over k splits and "
-            "picks a model that does at least as well on new data.")
-def kfold(ctx):
-    trials, n, k, noise = ctx.pick(3, 10), 30, 5, 0.3
-    degrees = list(range(1, 13))
-    def truth(x): return np.sin(3 * x)  # noqa: E704 - the task's true function
-    rows, cv_errors, split_errors, worse = [], [], [], 0
-    for trial in range(trials):
-        rng = ctx.rng(trial)
-        x = rng.uniform(-1, 1, n)
-        y = truth(x) + noise * rng.normal(size=n)
-        x_test = rng.uniform(-1, 1, 5000)
-        y_test = truth(x_test) + noise * rng.normal(size=x_test.size)
-        folds = list(KFold(k, shuffle=True, seed=ctx.seed + trial).split(n))
-        cv_mean = np.mean([_validation_errors(x, y, tr, va, degrees) for tr, va in folds], axis=0)
-        cv_degree = degrees[int(np.argmin(cv_mean))]
-        cv_test = _poly_mse(_poly_fit(x, y, cv_degree), x_test, y_test)  # refit the choice on all the data
-        cv_errors.append(cv_test)
-        # Each fold on its own is "one split": every one of them is a choice someone could have made.
-        for fold, (tr, va) in enumerate(folds):
-            split_degree = degrees[int(np.argmin(_validation_errors(x, y, tr, va, degrees)))]
-            split_test = _poly_mse(_poly_fit(x, y, split_degree), x_test, y_test)
-            split_errors.append(split_test)
-            worse += split_test > cv_test
-            rows.append({"trial": trial, "split": fold, "cv degree": cv_degree, "split degree": split_degree,
-                         "cv test mse": cv_test, "split test mse": split_test})
-    cv_mean_error, split_mean_error = float(np.mean(cv_errors)), float(np.mean(split_errors))
-    share_worse = worse / len(split_errors)
-    reproduced = cv_mean_error <= split_mean_error
-
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    ax.hist([r["split degree"] for r in rows], bins=np.arange(0.5, 13.5), alpha=0.6, label="one split's choice")
-    ax.hist([r["cv degree"] for r in rows[::k]], bins=np.arange(0.5, 13.5), alpha=0.6, label=f"{k}-fold CV's choice")
-    ax.set_xlabel("polynomial degree chosen")
-    ax.set_ylabel("count")
-    ax.legend()
+        ax.plot(grid[:, 0], out[:, 0], color="tab:red", label="model")
+        ax.set_title(f"n = {n}: gap {fmt(rows[0][f'gap ({name})'], 3)}")
+        ax.set_xlabel("x")
+    axes[0].set_ylabel("y")
+    axes[0].legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     return Result(
-        method=(f"{trials} data sets of {n} noisy samples of sin(3x); polynomial degrees 1–12 (least squares). "
-                f"{k}-fold CV picks the degree with the lowest mean validation MSE; each of the {k} folds alone is a "
-                "one-split choice. Each choice is refit on all n and scored on 5000 fresh samples."),
-        numbers={"cv_mean_test_mse": cv_mean_error, "one_split_mean_test_mse": split_mean_error,
-                 "cv_median_test_mse": float(np.median(cv_errors)),
-                 "one_split_median_test_mse": float(np.median(split_errors)),
-                 "share_one_split_worse": share_worse, "comparisons": len(split_errors),
-                 "noise_variance": noise ** 2},
-        reproduced=reproduced,
-        because=(f"mean fresh-test MSE of CV's choice {cv_mean_error:.4g} vs one split's {split_mean_error:.4g} "
-                 f"(needs CV ≤ one split; medians {np.median(cv_errors):.4g} vs {np.median(split_errors):.4g}, "
-                 "as a few "
-                 f"one-split picks of a high degree explode on new data); one split picked a worse model in {worse} "
-                 f"of {len(split_errors)} cases."),
-        table=rows, figures=[ctx.figure(fig, "degrees")])
-
-
-# ------------------------------------------------------------------------------------------- 7. batch time
-def _seconds_per_update(model, loader, updates):
-    """Fastest wall time of one update (draw a batch, forward, backward, step) after a warm-up: the minimum, as
-    timeit advises, since other processes only ever add time."""
-    opt, loss_fn = optim.SGD(model.parameters(), lr=0.01), nn.CrossEntropyLoss()
-    times, batches = [], iter(loader)
-    for i in range(updates + 3):
-        started = time.perf_counter()
-        try:
-            inputs, targets = next(batches)
-        except StopIteration:
-            batches = iter(loader)
-            inputs, targets = next(batches)
-        loss = loss_fn(model(inputs), targets)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if i >= 3:  # the first updates pay for allocations and caches
-            times.append(time.perf_counter() - started)
-    return float(np.min(times))
-
-
-@experiment(EXPERIMENTS, "batch_time", "A larger batch costs little more per update and far less per epoch",
-            "With parallel (vectorized) computation, one update on a batch of 1000 takes little longer than on a "
-            "batch of 1, so an epoch with large batches is much faster.")
-def batch_time(ctx):
-    n, sizes, updates = ctx.pick(2000, 5000), [1, 10, 100, 1000], ctx.pick(20, 60)
-    rng = ctx.rng()
-    x, y = rng.normal(size=(n, 64)), rng.integers(0, 10, n).astype(np.int64)
-    rows = []
-    for size in sizes:
-        relulab.manual_seed(ctx.seed)
-        model = _mlp([64, 128, 128, 10], nn.ReLU)
-        per_update = _seconds_per_update(model, _loader(x, y, size, ctx.seed), updates)
-        updates_per_epoch = -(-n // size)
-        rows.append({"batch": size, "seconds per update": per_update, "updates per epoch": updates_per_epoch,
-                     "seconds per epoch": per_update * updates_per_epoch})
-    first, last = rows[0], rows[-1]
-    update_ratio = last["seconds per update"] / first["seconds per update"]
-    epoch_speedup = first["seconds per epoch"] / last["seconds per epoch"]
-    reproduced = update_ratio < 10 and epoch_speedup > 5
-
-    plt = _plt()
-    fig, (per_update_ax, per_epoch_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
-    per_update_ax.plot(sizes, [r["seconds per update"] * 1e3 for r in rows], marker="o")
-    per_update_ax.set_ylabel("ms per update")
-    per_epoch_ax.plot(sizes, [r["seconds per epoch"] for r in rows], marker="o", color="tab:orange")
-    per_epoch_ax.set_ylabel("seconds per epoch")
-    for ax in (per_update_ax, per_epoch_ax):
-        ax.set_xscale("log")
-        ax.set_xlabel("batch size")
-    fig.suptitle(f"64→128→128→10 MLP, {n} samples (measured; varies run to run)")
-    fig.tight_layout()
-    return Result(
-        method=(f"A 64→128→128→10 ReLU MLP, SGD, cross-entropy, {n} samples. Seconds per update = the fastest of "
-                f"{updates} updates (batch drawn from a shuffled DataLoader, forward, backward, step); seconds per "
-                "epoch = that × updates per epoch. Times are measured, so they vary from run to run."),
-        numbers={**{f"seconds_per_update_b{r['batch']}": r["seconds per update"] for r in rows},
-                 **{f"seconds_per_epoch_b{r['batch']}": r["seconds per epoch"] for r in rows},
-                 "update_time_ratio_b1000_over_b1": update_ratio, "epoch_speedup_b1_over_b1000": epoch_speedup},
-        reproduced=reproduced,
-        because=(f"an update on batch 1000 takes {update_ratio:.2f}× as long as on batch 1 (needs < 10×, for "
-                 f"1000× the samples), and an epoch is {epoch_speedup:.0f}× faster (needs > 5×)."),
-        table=rows, figures=[ctx.figure(fig, "time")])
-
-
-# ------------------------------------------------------------------------------- 8. batch size and generalization
-def _sharpness(model, x, y):
-    """λmax of the Hessian of the full training loss (Lanczos on Hessian-vector products)."""
-    top, _, _, _ = eigs(model, nn.CrossEntropyLoss(), (_tensor(x), _tensor(y, np.int64)), k=1, tol=1e-4)
-    return float(top[0])
-
-
-@experiment(EXPERIMENTS, "batch_generalization", "Small batches train and generalize better than large ones",
-            "With everything else fixed, a small batch's noisy updates optimize better and reach flatter minima "
-            "that generalize better (Keskar et al. 2017): higher test accuracy than a large batch.")
-def batch_generalization(ctx):
-    seeds, epochs, lr, momentum, small, large = ctx.pick(2, 4), ctx.pick(20, 30), 0.1, 0.9, 16, 512
-    train, test = digits("train"), digits("test")
-    x, y, x_test, y_test = train.features, train.targets, test.features, test.targets
-    loss_fn, rows = nn.CrossEntropyLoss(), []
-    for s in range(seeds):
-        for batch in (small, large):
-            relulab.manual_seed(ctx.seed + s)  # the same initial weights for both batch sizes
-            model = _mlp([64, 32, 10], nn.ReLU)
-            _train(model, x, y, Budget(epochs=epochs, optimizer="SGD", lr=lr, batch_size=batch,
-                                                options={"momentum": momentum}), ctx.seed + s,
-                   loss_fn)
-            fit_train = evaluate(model, [(_tensor(x), _tensor(y, np.int64))], loss_fn)
-            fit_test = evaluate(model, [(_tensor(x_test), _tensor(y_test, np.int64))], loss_fn)
-            rows.append({"seed": s, "batch": batch, "train accuracy": fit_train["accuracy"],
-                         "test accuracy": fit_test["accuracy"], "train loss": fit_train["loss"],
-                         "lambda max": _sharpness(model, x, y)})
-
-    def stats(batch, key):
-        values = np.array([r[key] for r in rows if r["batch"] == batch])
-        return float(values.mean()), float(values.std())
-    numbers = {}
-    for batch, name in ((small, "small"), (large, "large")):
-        for key in ("train accuracy", "test accuracy", "train loss", "lambda max"):
-            mean, spread = stats(batch, key)
-            numbers[f"{name}_{key.replace(' ', '_')}_mean"] = mean
-            numbers[f"{name}_{key.replace(' ', '_')}_std"] = spread
-    small_better = numbers["small_test_accuracy_mean"] > numbers["large_test_accuracy_mean"]
-    small_flatter = numbers["small_lambda_max_mean"] < numbers["large_lambda_max_mean"]
-    numbers["small_batch_flatter"] = small_flatter
-
-    plt = _plt()
-    fig, (acc, sharp) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for batch, color in ((small, "tab:blue"), (large, "tab:orange")):
-        mine = [r for r in rows if r["batch"] == batch]
-        acc.scatter([r["train accuracy"] for r in mine], [r["test accuracy"] for r in mine], color=color,
-                    label=f"batch {batch}")
-        sharp.scatter([r["train loss"] for r in mine], [r["lambda max"] for r in mine], color=color,
-                      label=f"batch {batch}")
-    acc.set_xlabel("training accuracy")
-    acc.set_ylabel("test accuracy")
-    sharp.set_xlabel("training loss")
-    sharp.set_ylabel("λmax of the Hessian")
-    acc.legend()
-    fig.tight_layout()
-    s_mean, s_std = numbers["small_test_accuracy_mean"], numbers["small_test_accuracy_std"]
-    l_mean, l_std = numbers["large_test_accuracy_mean"], numbers["large_test_accuracy_std"]
-    return Result(
-        method=(f"Digits (1437 train / 360 test), a 64→32→10 ReLU MLP, SGD(lr={lr}, momentum={momentum}), "
-                f"cross-entropy, the SAME number "
-                f"of epochs ({epochs}) for batch {small} and batch {large} (so the small batch makes "
-                f"{-(-len(y) // small) // -(-len(y) // large)}× more updates), {seeds} seeds (same initial weights "
-                "for both batch sizes per seed). Sharpness = λmax of the training-loss Hessian (Lanczos); note "
-                "that a cross-entropy Hessian also shrinks as the training loss goes to 0, so λmax is read next to "
-                "the training loss."),
-        numbers=numbers,
-        reproduced=small_better,
-        because=(f"test accuracy batch {small}: {s_mean:.3f} ± {s_std:.3f}, "
-                 f"batch {large}: {l_mean:.3f} ± {l_std:.3f} "
-                 f"(needs small > large); λmax is {'smaller' if small_flatter else 'not smaller'} for the small "
-                 f"batch ({numbers['small_lambda_max_mean']:.3g} vs {numbers['large_lambda_max_mean']:.3g}), with "
-                 f"training losses {numbers['small_train_loss_mean']:.3g} vs {numbers['large_train_loss_mean']:.3g}."),
-        table=rows, figures=[ctx.figure(fig, "accuracy")])
+        method=(f"A 1→32→32→1 ReLU net on n ∈ {SIZES} points of sin(2x) + N(0, {OVERFIT_NOISE}²) (nested: the "
+                f"smaller sets are the first points of the largest), Adam, {steps} full-batch updates for "
+                "every n (equal updates), lr per n and seed chosen on 200 validation points; test loss on 1000 "
+                "fresh points."),
+        numbers={f"gap_mean_n{n}": float(np.mean([r[f"gap ({name})"] for r in rows]))
+                 for name, n in zip(("large n", "medium n", "small n"), SIZES)},
+        verdict=verdict, because=because, table=rows + [spread_row(rows)],
+        figures=[ctx.figure(fig, "fits")], seeds=seeds,
+        settings=(f"lr from {{{', '.join(map(str, OVERFIT_LRS))}}} by validation loss, per n, per seed; "
+                  f"{steps} updates ({OVERFIT_STEPS[0]} in --quick, {OVERFIT_STEPS[1]} in full mode, for time), the "
+                  "net and the sizes fixed a priori (the previous session's sizes); "
+                  f"margin {MARGIN:.0%} of the noise variance fixed before the run."),
+        controls=[Control("identical arms", f"three independent training sets of the same size "
+                          f"({SIZES[1]}) in place of {SIZES}", cv, cb)])
