@@ -82,3 +82,9 @@ def test_cjk_font_is_used_when_installed():
     assert family == installed_cjk_font()
     if family is not None:
         assert family in matplotlib.rcParams["font.family"]
+
+
+def test_only_spread_rows_are_summary_rows():
+    from relulab.report.render import table_html
+    html = table_html([{"a": "0.25 ± 0.01"}, {"a": "passed on 3/5 seeds (0.2 ± 0.1 mean)"}, {"a": 1.0}])
+    assert html.count("class=summary") == 1

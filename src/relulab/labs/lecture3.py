@@ -293,21 +293,18 @@ def mlp_vs_cnn(ctx):
 
 def _accuracy_figure(ctx, per_seed, sizes):
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.7))
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.8))
     for ax, name in zip(axes, DATASETS):
         models = list(sizes[name])
         keys = [f"{name} CNN", f"{name} MLP", f"{name} MLP {SHIFT_MLP_HIDDEN}"]
-        for model, key, colour in zip(models, keys, ("tab:red", "tab:blue", "tab:gray")):
+        for i, (key, colour) in enumerate(zip(keys, ("tab:red", "tab:blue", "tab:gray"))):
             values = [r[key] for r in per_seed]
-            ax.scatter([sizes[name][model]] * len(values), values, color=colour, s=14, alpha=0.7)
-            ax.plot([sizes[name][model]], [np.mean(values)], marker="_", markersize=22, color=colour)
-            ax.annotate(model, (sizes[name][model], np.mean(values)), textcoords="offset points", xytext=(6, -12),
-                        fontsize=8)
-        ax.set_xscale("log")
-        ax.set_xlabel("parameters")
+            ax.scatter([i] * len(values), values, color=colour, s=16, alpha=0.7)
+            ax.plot([i - 0.25, i + 0.25], [np.mean(values)] * 2, color=colour, lw=2)
+        ax.set_xticks(range(len(models)), [f"{m}\n{sizes[name][m]} params" for m in models], fontsize=8)
+        ax.set_xlim(-0.6, len(models) - 0.4)
         ax.set_ylabel("test accuracy")
         ax.set_title(f"{name}: a dot per seed, a bar at the mean", fontsize=10)
-        ax.margins(x=0.25, y=0.15)
     fig.tight_layout()
     return ctx.figure(fig, "accuracy")
 
@@ -397,8 +394,11 @@ def receptive_fields(ctx):
                  "formula_fields": per_seed[0]["formula"], "sharing": sharing},
         verdict=verdict, because=because + f"; measured fields {per_seed[0]['fields']} vs formula "
                                            f"{per_seed[0]['formula']} (first seed: they agree until the formula's "
-                                           "field outgrows the 16-pixel image, which the measured one cannot)",
-        table=table + sharing, figures=[_receptive_field_figure(ctx, names, per_seed, sharing)], seeds=seeds,
+                                           "field outgrows the 16-pixel image, which the measured one cannot); "
+                                           "parameters conv / locally connected / dense: " + "; ".join(
+                                               f"{r['layer']} {r['conv (shared)']} / {r['locally connected']} / "
+                                               f"{r['fully connected']}" for r in sharing),
+        table=table, figures=[_receptive_field_figure(ctx, names, per_seed, sharing)], seeds=seeds,
         settings="Nothing trained; the architecture is the shapes CNN (fixed a priori); 16 random probe inputs "
                  "per seed (fixed a priori).",
         controls=[Control("fully connected", "a Linear layer over the whole image in place of the conv stack", cv,
@@ -413,6 +413,7 @@ def _receptive_field_figure(ctx, names, per_seed, sharing):
     for r in per_seed:
         left.plot(at, r["fields"], "k.", markersize=6)
     left.plot([], [], "k.", label="measured (a dot per seed)")
+    left.axhline(per_seed[0]["image side"], color="tab:red", lw=1, ls=":", label="image side (16)")
     left.set_xticks(at, [f"{i + 1}. {n}" for i, n in enumerate(names)], rotation=30, fontsize=8)
     left.set_ylabel("receptive field (pixels per side)")
     left.set_title("receptive field grows with depth", fontsize=10)
@@ -545,7 +546,7 @@ def _judge_shift(per_seed):
     smaller than the MLP's by more than 0.02 on 80% of seeds.  Both: reproduced; one: partly; none: not."""
     held, text = {}, []
     for name in DATASETS:
-        flags = [r[f"{name} CNN"] < r[f"{name} MLP"] - SHIFT_MARGIN for r in per_seed]
+        flags = [r[f"{name} CNN drop"] < r[f"{name} MLP drop"] - SHIFT_MARGIN for r in per_seed]
         held[name] = stats.most(flags)
         text.append(f"{name}: CNN loses less on {sum(flags)}/{len(flags)} seeds ({held[name]})")
     verdict, failed = _parts_verdict(held, {n: n for n in DATASETS})
@@ -569,12 +570,12 @@ def shift_test(ctx):
                 points.update({p: _shifted_accuracy(model, x_test, y_test, p) for p in pixels})
                 curves[name].setdefault(label, []).append(points)
                 shifted = float(np.mean([points[p] for p in pixels]))
-                row[f"{name} {label}"] = (points[0] - shifted) / max(points[0] - chance, 1e-9)
+                row[f"{name} {label} drop"] = (points[0] - shifted) / max(points[0] - chance, 1e-9)
         per_seed.append(row)
     verdict, because = _judge_shift(per_seed)
     control = per_seed
     for name in DATASETS:
-        control = _cyclic(control, f"{name} CNN", f"{name} MLP")
+        control = _cyclic(control, f"{name} CNN drop", f"{name} MLP drop")
     cv, cb = _judge_shift(control)
     table = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in per_seed]
     return Result(
@@ -601,10 +602,11 @@ def _shift_figure(ctx, curves):
             for run in runs:
                 ax.plot(pixels, [run[p] for p in pixels], color=colour, alpha=0.3, lw=1)
             ax.plot(pixels, [np.mean([run[p] for run in runs]) for p in pixels], "o-", color=colour, label=model)
+        ax.set_xticks(pixels)
         ax.set_xlabel("shift (pixels)")
         ax.set_ylabel("test accuracy")
         ax.set_title(f"{name} (thin lines: seeds)", fontsize=10)
-        ax.legend(fontsize=8, loc="lower left", frameon=False)
+    axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     fig.tight_layout()
     return ctx.figure(fig, "accuracy")
 
@@ -813,13 +815,16 @@ def _reach_figure(ctx, seed, layers):
         stack = nn.Sequential(*[nn.Conv2d(1, 1, kernel, stride=stride, padding=padding) for _ in range(depth)])
         out, reach = _reach(stack, side, seed)
         panels.append((f"{title}\n(output {out}×{out})", reach))
-    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.7))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.0))
     for ax, (title, reach) in zip(axes, panels):
         image = ax.imshow(reach, cmap="viridis", interpolation="nearest")
         ax.set_title(title, fontsize=9)
+        ax.set_xticks(range(0, side, 3))
+        ax.set_yticks(range(0, side, 3))
         ax.set_xlabel("input column")
         ax.set_ylabel("input row")
-        fig.colorbar(image, ax=ax, fraction=0.046, label="outputs it reaches")
+        bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        bar.set_label("outputs reached", fontsize=8)
     fig.tight_layout()
     return ctx.figure(fig, "reach")
 
@@ -897,7 +902,8 @@ def pooling(ctx):
                             "moves right/left/down/up (no realignment). Savings from the measured output shapes."),
         numbers={"change": {str(r["seed"]): {"unpooled": r["unpooled change"], "pooled": r["pooled change"]}
                             for r in per_seed}},
-        verdict=verdict, because=because, table=table, figures=[_pooling_figure(ctx, per_seed)], seeds=_seeds(ctx),
+        verdict=verdict, because=because, table=table + [stats.spread_row(table)],
+        figures=[_pooling_figure(ctx, per_seed)], seeds=_seeds(ctx),
         settings=_settings(ctx, f"The 1-pixel shift and the {POOL_MARGIN:.0%} margin fixed a priori."),
         controls=[Control("no pooling", "a 1×1 'pool' (the identity) in place of the 2×2 max pool", cv, cb)])
 

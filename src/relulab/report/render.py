@@ -2,6 +2,7 @@
 or HTML."""
 import html
 import math
+import re
 
 from .fonts import CSS_FONT_STACK
 
@@ -35,9 +36,12 @@ def _keys(rows):
     return keys
 
 
+_SPREAD = re.compile(r"[-+\d.e]+ ± [-+\d.e]+")
+
+
 def _is_summary(row):
-    # Summary rows carry "mean ± std" strings; per-seed rows carry numbers.
-    return any(isinstance(v, str) and "±" in v for v in row.values())
+    # Summary rows carry "mean ± std" cells (stats.spread_row); per-seed rows carry numbers.
+    return any(isinstance(v, str) and _SPREAD.fullmatch(v) for v in row.values())
 
 
 def _md_cell(value):
