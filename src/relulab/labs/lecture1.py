@@ -507,8 +507,15 @@ def error_surface(ctx):
         paths[f"{label}: η = {factor}/λ_max"] = path[:first_out]
     surface = linear_surface(x, y, B_RANGE, W_RANGE, steps=ctx.pick(61, 121), loss="mse")
     fig = plot_contour(surface, paths, log=True, title=f"L(b, w), MSE of the 1-day linear model (seed {first['seed']})")
-    fig.axes[0].set_xlim(*W_RANGE)
-    fig.axes[0].set_ylim(*B_RANGE)
+    ax = fig.axes[0]
+    ax.set_xlim(*W_RANGE)
+    ax.set_ylim(*B_RANGE)
+    legend = ax.get_legend()
+    if legend is not None:  # below the axes, off the surface
+        handles, labels = ax.get_legend_handles_labels()
+        legend.remove()
+        fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+        fig.subplots_adjust(bottom=0.24)
     table = [{"seed": r["seed"], "start (b, w)": f"({r['start'][0]:.3g}, {r['start'][1]:.3g})",
               "start loss": round(r["start loss"], 4),
               **{f"{k} loss": float(f"{r[k]['loss']:.4g}") if np.isfinite(r[k]["loss"]) else "overflow"
