@@ -199,8 +199,12 @@ def _hard_sigmoid_figure(x, p, fitted):
     start, end, height, base = p
     slope = height / (end - start)
     fig, ax = plt.subplots(figsize=(7.2, 4.6))
-    ax.plot(x, base + slope * np.maximum(x - start, 0), lw=1, ls="--", label=f"base + {slope:.3g}·relu(x − {start:.3g})")
-    ax.plot(x, -slope * np.maximum(x - end, 0), lw=1, ls="--", label=f"−{slope:.3g}·relu(x − {end:.3g})")
+    def shifted(at):
+        return f"x − {at:.3g}" if at >= 0 else f"x + {-at:.3g}"
+
+    ax.plot(x, base + slope * np.maximum(x - start, 0), lw=1, ls="--",
+            label=f"{base:.3g} + {slope:.3g}·relu({shifted(start)})")
+    ax.plot(x, -slope * np.maximum(x - end, 0), lw=1, ls="--", label=f"−{slope:.3g}·relu({shifted(end)})")
     ax.plot(x, hard_sigmoid_curve(x, *p), color="red", lw=5, alpha=0.4, label="hard sigmoid (blue curve of the lecture)")
     ax.plot(x, two_relus(x, *p), "k", lw=1.2, label="sum of the two ReLU terms")
     ax.plot(x, fitted, color="tab:green", lw=1.5, label="best single sigmoid")

@@ -87,8 +87,9 @@ def per_parameter_lr(ctx):
         row = {"seed": s}
         for name in ("param groups", "RMSProp"):
             row.update({f"{name}: {k}": v for k, v in _lr_row(runs[name][:, i]).items()})
-        rows.append({k: v for k, v in row.items()
-                     if k in ("seed", "param groups: group ratio") or k.startswith("RMSProp")})
+        rows.append({k: v for k, v in row.items() if k in ("seed", "param groups: group ratio",
+                                                            "RMSProp: spread across parameters",
+                                                            "RMSProp: smallest change over time")})
     verdict, because = _judge_own_lr(rows)
     plain = [_lr_row(runs["plain SGD"][:, i]) for i in range(len(seeds))]
     control_rows = [{f"{role}: {k}": v for role in ("param groups", "RMSProp") for k, v in p.items()} for p in plain]
@@ -99,8 +100,9 @@ def per_parameter_lr(ctx):
                    rmsprop_spread=[r["RMSProp: spread across parameters"] for r in rows],
                    rmsprop_change=[r["RMSProp: smallest change over time"] for r in rows])
     because = (f"{because}. RMSProp's effective lrs differ across parameters by {mean_std(numbers['rmsprop_spread'])}× "
-               f"and each changes over the run by at least {mean_std(numbers['rmsprop_change'])}×: as a parameter "
-               "converges its gradients shrink, σ_i follows them down, and its step size η/σ_i grows.")
+               f"and each changes over the run by at least {mean_std(numbers['rmsprop_change'])}×: σ_i is a running "
+               "average of the parameter's recent squared gradients, so it builds up over the first steps (σ² starts "
+               "at 0) and then follows the gradients down as the parameter converges: η/σ_i first falls, then rises.")
     figures = [ctx.figure(_lr_figure(runs), "effective-lr")]
     method = (question("学习率可以设置多个吗？对每一个参数都单独设置一个学习率？", "Can there be several learning "
                        "rates, one for each parameter?")
