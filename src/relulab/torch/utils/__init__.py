@@ -7,6 +7,6 @@ _missing = missing_in("torch.utils")
 
 def __getattr__(name):
     if name == "tensorboard":  # loaded on first use: it may bring in tensorboardX
-        from . import tensorboard
-        return tensorboard
+        import importlib
+        return importlib.import_module(f"{__name__}.tensorboard")
     return _missing(name)
