@@ -68,7 +68,7 @@ def pyplot():
     return plt
 
 
-def contour_with_paths(loss_numpy, x_range, y_range, paths, names, title, log=False, marks=None, n=161):
+def contour_with_paths(loss_numpy, x_range, y_range, paths, names, title, log=False, marks=None, n=121):
     """Filled contours of ``loss_numpy(X, Y)`` with labelled (T, 2) ``paths`` ({label: path}); the legend sits
     below the axes so it never covers the surface."""
     plt = pyplot()
