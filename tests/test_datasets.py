@@ -226,7 +226,9 @@ def test_csv_unknown_columns_suggest_the_closest(tmp_path):
     with pytest.raises(ValueError, match="empty file"):
         CSVDataset(_write(tmp_path, "", name="empty.csv"))
     with pytest.raises(ValueError, match="no data rows"):
-        CSVDataset(_write(tmp_path, "id,a\n", name="header_only.csv"))
+        CSVDataset(_write(tmp_path, "id,a,b\n", name="header_only.csv"))
+    with pytest.raises(ValueError, match="no feature columns"):
+        CSVDataset(_write(tmp_path, "id,a\n0,1\n", name="target_only.csv"))
 
 
 def test_csv_on_hw1_train(hw1_train):

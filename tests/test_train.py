@@ -48,8 +48,9 @@ def test_run_directory_contents(tmp_path):
     assert rows[0].startswith("epoch,lr,train_loss,valid_loss,valid_accuracy") and len(rows) == 5
     assert len(run.history()) == 4
     ckpt = run.load_checkpoint("last")
-    assert set(ckpt) >= {"model", "optimizer", "scheduler", "rng", "epoch", "history"}
-    assert not list(run.path.rglob("*.tmp"))  # atomic writes leave no temporaries
+    assert set(ckpt) >= {"model", "optimizer", "scheduler", "rng", "epoch", "best_epoch"}
+    assert "history" not in ckpt  # the history lives in the metrics files, not in every checkpoint
+    assert not list(run.path.rglob("*.tmp")) and not list(tmp_path.glob(".*"))  # no temporaries, no staging
 
 
 def test_interrupted_run_resumes_from_last_complete_checkpoint(tmp_path):

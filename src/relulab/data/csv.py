@@ -12,8 +12,10 @@ then reused for validation and test::
     train, valid = full.split(valid_fraction=0.2, seed=0)            # Standardizer fitted on train only
     test = CSVDataset("covid.test.csv", target=None, standardize=train.standardizer)
 """
+import codecs
 import csv
 import difflib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +44,13 @@ class Standardizer:
         array = np.asarray(array, dtype=np.float64)
         if array.ndim != 2 or len(array) == 0:
             raise ValueError(f"Standardizer.fit: expected a non-empty (rows, columns) array, got shape {array.shape}")
-        self.mean = array.mean(axis=0)
-        std = array.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = array.mean(axis=0), array.std(axis=0)
+        bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if len(bad):  # an overflowing std would silently scale the column to zeros
+            raise ValueError(f"Standardizer.fit: column {bad[0]} has values too large (or not finite) for its "
+                             f"mean and std to be computed (mean {mean[bad[0]]}, std {std[bad[0]]})")
+        self.mean = mean
         self.std = np.where(std > 0, std, 1.0)
         return self
 
@@ -192,21 +199,63 @@ def _ids_array(ids):
     """Integer ids as int64 (HW1's are 0, 1, 2...), anything else kept as strings."""
     try:
         return np.array([int(i) for i in ids], dtype=np.int64)
-    except ValueError:
+    except (ValueError, OverflowError):
         return np.array(ids, dtype=str)
+
+
+# Features and targets are trained on in float32: a value must survive that cast, not just float64's.
+TRAINING_DTYPE = np.float32
+
+
+def _read_text(path):
+    """The file as text, or a ValueError naming the file (and the line, for bytes that are not UTF-8)."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{path} is a folder, not a CSV file")
+    if not p.exists():
+        raise FileNotFoundError(f"{path}: no such CSV file")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read it ({e.strerror or e})") from None
+    if data.startswith(codecs.BOM_UTF8):  # a spreadsheet's byte-order mark is not part of the first name
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ValueError(f"{path}, line {line}: byte 0x{data[e.start]:02x} is not UTF-8 text; save the file as "
+                         "UTF-8 (CSV, comma-separated)") from None
+
+
+def _check_finite(path, table, lines, names, numeric):
+    """Every value must be finite after the cast to the training dtype (1e39 is finite in float64, inf in float32)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = table.astype(TRAINING_DTYPE)
+    bad = np.argwhere(~np.isfinite(cast))
+    if len(bad):  # "nan" and "inf" parse as floats, but would poison every statistic and loss downstream
+        r, c = bad[0]
+        what = "is not a finite number" if not np.isfinite(table[r, c]) else \
+            f"overflows {np.dtype(TRAINING_DTYPE).name} (the training dtype: |x| <= {np.finfo(TRAINING_DTYPE).max:.4g})"
+        raise ValueError(f"{path}, line {lines[r]}, column {names[numeric[c]]!r} (field {numeric[c] + 1}): "
+                         f"{float(table[r, c])!r} {what} ({len(bad)} such value(s) in the file)")
 
 
 def _parse(path, target, columns, id_column):
     path = str(path)
-    with open(path, newline="", encoding="utf-8-sig") as f:  # utf-8-sig: a spreadsheet's BOM is not a name
-        reader = csv.reader(f)
+    text = _read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    ids, rows, lines = [], [], []
+    try:
         header = next(reader, None)
         if not header:
             raise ValueError(f"{path}: empty file; expected a header row of column names on line 1")
         names = _unique_names(header)
         id_index, target_index, feature_indices = _resolve_columns(path, names, target, columns, id_column)
+        if not feature_indices:
+            raise ValueError(f"{path}: no feature columns: the columns are {', '.join(names)}, and "
+                             f"{'they are' if len(names) > 1 else 'it is'} the id and target")
         numeric = feature_indices + ([target_index] if target_index is not None else [])
-        ids, rows, lines = [], [], []
         for row in reader:
             if not row:  # a blank line, such as a trailing newline
                 continue
@@ -215,15 +264,13 @@ def _parse(path, target, columns, id_column):
             rows.append([_number(path, line, names, j, row[j]) for j in numeric])
             ids.append(row[id_index].strip() if id_index is not None else len(ids))
             lines.append(line)
+    except csv.Error as e:
+        raise ValueError(f"{path}, line {reader.line_num}: not a readable CSV row ({e})") from None
     if not rows:
         raise ValueError(f"{path}: no data rows after the header")
 
     table = np.array(rows, dtype=np.float64).reshape(len(rows), len(numeric))
-    bad = np.argwhere(~np.isfinite(table))
-    if len(bad):  # "nan" and "inf" parse as floats, but would poison every statistic and loss downstream
-        r, c = bad[0]
-        raise ValueError(f"{path}, line {lines[r]}, column {names[numeric[c]]!r} (field {numeric[c] + 1}): "
-                         f"{table[r, c]} is not a finite number ({len(bad)} non-finite value(s) in the file)")
+    _check_finite(path, table, lines, names, numeric)
     n_features = len(feature_indices)
     return _Parsed(path=path, feature_names=[names[j] for j in feature_indices],
                    target_name=None if target_index is None else names[target_index],

@@ -9,6 +9,7 @@ Nothing here touches the network unless ``download`` is called explicitly.
 """
 import gzip
 import hashlib
+import math
 import os
 import pickle
 import tempfile
@@ -91,7 +92,7 @@ def load_idx(path):
                          f"file has {len(data)})")
     shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(IDX_DTYPES[type_code])
-    expected = header_size + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header_size + math.prod(shape) * dtype.itemsize  # exact: np.prod in int64 would wrap around
     if len(data) != expected:
         raise ValueError(f"{path}: IDX header says shape {shape} of {dtype.name} ({expected} bytes in all), "
                          f"but the file has {len(data)} bytes")
@@ -153,6 +154,21 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 CIFAR10_FOLDER = "cifar-10-batches-py"
 
 
+def _latin1_bytes(text, encoding="latin1"):
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes, and nothing more (no other codec runs)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"refusing _codecs.encode({type(text).__name__}, {encoding!r}): only "
+                                     "latin1 text, as pickled bytes use it, is allowed")
+    return text.encode("latin1")
+
+
+def _empty_bytes(*args):
+    """``bytes()`` as pickles use it for b''; with arguments it could allocate anything, so those are refused."""
+    if args:
+        raise pickle.UnpicklingError("refusing bytes(...) with arguments: only bytes() (an empty bytes) is allowed")
+    return b""
+
+
 def _numpy_array_builders():
     """The only callables a CIFAR batch needs: the pieces NumPy's pickling uses to rebuild an array.
 
@@ -163,10 +179,10 @@ def _numpy_array_builders():
         from numpy._core import multiarray, numeric
     except ImportError:  # NumPy 1.x
         from numpy.core import multiarray, numeric
-    import codecs
     builders = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-                # Python 3 pickles bytes as _codecs.encode(text, "latin1") under protocols 0-2.
-                ("_codecs", "encode"): codecs.encode}
+                # Python 3 pickles bytes as _codecs.encode(text, "latin1") under protocols 0-2, and b'' as bytes().
+                ("_codecs", "encode"): _latin1_bytes, ("__builtin__", "bytes"): _empty_bytes,
+                ("builtins", "bytes"): _empty_bytes}
     for package in ("numpy.core", "numpy._core"):
         builders[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
         if hasattr(numeric, "_frombuffer"):  # protocol 5 pickles arrays through _frombuffer
@@ -196,16 +212,41 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 
 def load_pickle_batch(path):
     """One CIFAR-style pickled dict, keys decoded to str (Python 2 pickles give bytes keys)."""
+    if Path(path).is_dir():
+        raise ValueError(f"{path} is a folder, not a pickled batch")
     with open(path, "rb") as f:
         try:
             batch = _ArrayOnlyUnpickler(f, encoding="bytes").load()
         except pickle.UnpicklingError as err:
             raise ValueError(f"{path}: {err}") from err
-        except (EOFError, ValueError, TypeError) as err:
-            raise ValueError(f"{path}: not a readable pickle batch ({err})") from err
+        except Exception as err:  # a malformed pickle can fail in many ways (EOF, overflow, bad codec, bad opcode)
+            raise ValueError(f"{path}: not a readable pickle batch ({type(err).__name__}: {err})") from err
     if not isinstance(batch, dict):
         raise ValueError(f"{path}: expected a pickled dict, got {type(batch).__name__}")
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
+
+
+def _integer_labels(path, raw, n):
+    """The batch's labels as int64: integers only (a float label would be silently truncated), one per image."""
+    if isinstance(raw, np.ndarray):
+        labels = raw
+    elif isinstance(raw, (list, tuple)):
+        bad = next((i for i, v in enumerate(raw) if not isinstance(v, (int, np.integer)) or isinstance(v, bool)),
+                   None)
+        if bad is not None:
+            raise ValueError(f"{path}: label {bad} is {raw[bad]!r} ({type(raw[bad]).__name__}); labels must be "
+                             "integers 0-9")
+        labels = np.array(raw, dtype=np.int64) if raw else np.zeros(0, dtype=np.int64)
+    else:
+        raise ValueError(f"{path}: 'labels' must be a list or an array of integers, got {type(raw).__name__}")
+    if labels.dtype.kind not in "iu":
+        shown = labels.reshape(-1)[:1].tolist()
+        raise ValueError(f"{path}: labels must be integers 0-9, got a {labels.dtype} array{f' ({shown[0]!r}...)' if shown else ''}")
+    if labels.shape != (n,):
+        raise ValueError(f"{path}: {n} images but {labels.size} labels (shape {labels.shape})")
+    if labels.size and (labels.min() < 0 or labels.max() >= 10):
+        raise ValueError(f"{path}: labels must be in 0-9, found {labels.min()}..{labels.max()}")
+    return labels.astype(np.int64)
 
 
 def _cifar_batch(path):
@@ -213,16 +254,12 @@ def _cifar_batch(path):
     for key in ("data", "labels"):
         if key not in batch:
             raise ValueError(f"{path}: missing key {key!r} (found {sorted(batch)})")
-    data, labels = batch["data"], np.asarray(batch["labels"])
+    data = batch["data"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         shape = getattr(data, "shape", None)
         raise ValueError(f"{path}: 'data' must be a uint8 array of shape (n, 3072), got "
                          f"{type(data).__name__} {getattr(data, 'dtype', '')} {shape}")
-    if labels.shape != (len(data),):
-        raise ValueError(f"{path}: {len(data)} images but {labels.size} labels")
-    if labels.size and (labels.min() < 0 or labels.max() >= 10):
-        raise ValueError(f"{path}: labels must be in 0-9, found {labels.min()}..{labels.max()}")
-    return data, labels
+    return data, _integer_labels(path, batch["labels"], len(data))
 
 
 def cifar10(root, train=True):
@@ -242,10 +279,14 @@ def cifar10(root, train=True):
     data = np.concatenate([d for d, _ in batches])
     labels = np.concatenate([lab for _, lab in batches]).astype(np.int64)
     classes = CIFAR10_CLASSES
-    if (folder / "batches.meta").is_file():
-        names_in_meta = load_pickle_batch(folder / "batches.meta").get("label_names")
+    meta = folder / "batches.meta"
+    if meta.is_file():
+        names_in_meta = load_pickle_batch(meta).get("label_names")
         if names_in_meta:
-            classes = [n.decode() if isinstance(n, bytes) else str(n) for n in names_in_meta]
+            if not isinstance(names_in_meta, (list, tuple)) or len(names_in_meta) != 10 or \
+                    not all(isinstance(n, (str, bytes)) for n in names_in_meta):
+                raise ValueError(f"{meta}: 'label_names' must be a list of 10 names, got {names_in_meta!r:.80}")
+            classes = [n.decode("latin1") if isinstance(n, bytes) else n for n in names_in_meta]
     features = data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
     return ArrayDataset(features, labels, classes)
 

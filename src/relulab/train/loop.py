@@ -6,7 +6,9 @@ scheduler, early-stopping state and every random generator — is checkpointed, 
 gives the same bits as 10 epochs in one go.
 """
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from .. import random as rl_random
 from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
 from ..nn.loss import BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss
 from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from ..optim.lr_scheduler import ReduceLROnPlateau
@@ -79,12 +82,14 @@ class Callback:
 
 @dataclass
 class TrainState:
-    """What ``fit`` carries between epochs; saved whole in every checkpoint."""
+    """What ``fit`` carries between epochs.  The history lives in memory and in the run's metrics files; the
+    rest is in every checkpoint."""
 
     epoch: int = 0  # completed epochs
     history: list = field(default_factory=list)
     stopped_early: bool = False
-    best_value: float = math.inf  # lowest monitored value so far: picks the "best" checkpoint
+    best_value: float = math.nan  # the monitored value of the best epoch so far (NaN before the first)
+    best_epoch: int = 0           # 0: no epoch has been best yet
 
 
 def task_of(loss_fn):
@@ -163,17 +168,92 @@ def _progress(iterable, enabled, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
+def _better(value, best, mode):
+    if math.isnan(value):
+        return False
+    if math.isnan(best):
+        return True
+    return value < best if mode == "min" else value > best
+
+
+def _snapshot(model):
+    return {k: Tensor._make(v._data.copy()) for k, v in model.state_dict().items()}
+
+
+class _DeferredInterrupt:
+    """While ``fit`` writes a run: a Ctrl-C that arrives when finished epochs are not yet committed (short
+    epochs are committed in groups, see ``RunDirectory.wants_commit``) lets the current epoch end, commits it,
+    and then stops with KeyboardInterrupt, so nothing that was trained is lost.  Otherwise, or at a second
+    Ctrl-C, it stops at once.  Only in the main thread, and only over Python's default handler."""
+
+    def __init__(self, active):
+        self.active = active
+        self.pending = False
+        self.uncommitted = False
+        self._previous = None
+
+    def __enter__(self):
+        if self.active and threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.uncommitted and not self.pending:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _train_epoch(model, loss_fn, optimizer, train_loader, scheduler, per_batch, clip_grad_norm, clip_grad_value,
+                 penalized, l1):
+    """One pass over the training batches, one update each; returns (summed loss, samples)."""
+    total, count = 0.0, 0
+    for inputs, targets in train_loader:
+        loss = loss_fn(model(inputs), targets)
+        objective = loss
+        if penalized:
+            objective = loss + l1 * sum(p.abs().sum() for p in penalized)
+        optimizer.zero_grad()
+        objective.backward()
+        if clip_grad_norm:
+            clip_grad_norm_(model.parameters(), clip_grad_norm)
+        if clip_grad_value:
+            clip_grad_value_(model.parameters(), clip_grad_value)
+        optimizer.step()
+        if per_batch:
+            scheduler.step()
+        n = int(targets.shape[0]) if targets.ndim else 1
+        total += loss.item() * n
+        count += n
+    if count == 0:
+        raise ValueError("fit: the training loader produced no batches (is the dataset empty, or drop_last "
+                         "dropping everything?)")
+    return total, count
+
+
 def fit(model, loss_fn, optimizer, train_loader, epochs, *, valid_loader=None, scheduler=None,
         scheduler_interval="epoch", early_stopping=None, clip_grad_norm=None, clip_grad_value=None, l1=0.0,
-        callbacks=(), run=None, progress=None, state=None, verbose=False):
+        callbacks=(), run=None, progress=None, state=None, verbose=False, monitor=None, log_every=0,
+        best_weights=None):
     """Train ``model`` for ``epochs`` epochs (counting any already in ``state``) and return the ``TrainState``.
 
     - ``scheduler_interval``: 'epoch' or 'batch' (``ReduceLROnPlateau`` always steps per epoch on the
-      monitored validation value).
+      monitored value).
     - ``l1``: adds l1·Σ|w| over weight matrices (the lecture's regularisation); L2 lives in the optimizer's
       ``weight_decay``.
-    - ``run``: a ``RunDirectory``: metrics and checkpoints are written there after every epoch.
-    - ``state``: a ``TrainState`` to continue from (see ``resume``).
+    - ``monitor``: the record key that picks the best epoch (default: ``valid_loss`` when there is a
+      validation loader, else ``train_loss``); an ``early_stopping`` brings its own.
+    - ``run``: a ``RunDirectory``: epochs end with one atomic commit of the last state and the best weights
+      (after appending their records to the metrics files); when epochs are much shorter than a commit,
+      several share one, so that commits take at most ``run.commit_budget`` of the time.
+    - ``state`` / ``best_weights``: where to continue from (see ``resume``).
+    - ``verbose``: print one line every ``log_every`` epochs (0: about ten lines per run).
     """
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'batch', got {scheduler_interval!r}")
@@ -182,73 +262,78 @@ def fit(model, loss_fn, optimizer, train_loader, epochs, *, valid_loader=None, s
     state = state or TrainState()
     loaders = {"train": train_loader}
     task = task_of(loss_fn)
+    if early_stopping is not None:
+        monitor, mode = early_stopping.monitor, early_stopping.mode
+    else:
+        monitor = monitor or ("valid_loss" if valid_loader is not None else "train_loss")
+        mode = "max" if monitor.endswith("accuracy") else "min"
     penalized = [p for name, p in model.named_parameters() if name.endswith("weight")] if l1 else []
-    best_weights = None
-    if early_stopping is not None and early_stopping.restore_best and run is not None and run.has_checkpoint("best"):
-        best_weights = run.load_checkpoint("best")["model"]
+    per_batch = scheduler is not None and scheduler_interval == "batch" and not isinstance(scheduler, ReduceLROnPlateau)
+    every = log_every or max(1, math.ceil(epochs / 10))
     for cb in callbacks:
         cb.on_train_begin(state)
 
     epoch_bar = _progress(range(state.epoch, epochs), progress, desc="epochs", unit="epoch")
-    for epoch in epoch_bar:
-        model.train()
-        started = time.perf_counter()
-        total, count = 0.0, 0
-        for inputs, targets in train_loader:
-            loss = loss_fn(model(inputs), targets)
-            objective = loss
-            if penalized:
-                objective = loss + l1 * sum(p.abs().sum() for p in penalized)
-            optimizer.zero_grad()
-            objective.backward()
-            if clip_grad_norm:
-                clip_grad_norm_(model.parameters(), clip_grad_norm)
-            if clip_grad_value:
-                clip_grad_value_(model.parameters(), clip_grad_value)
-            optimizer.step()
-            if scheduler is not None and scheduler_interval == "batch" and not isinstance(scheduler, ReduceLROnPlateau):
-                scheduler.step()
-            n = int(targets.shape[0]) if targets.ndim else 1
-            total += loss.item() * n
-            count += n
-        if count == 0:
-            raise ValueError("fit: the training loader produced no batches (is the dataset empty, or drop_last "
-                             "dropping everything?)")
-        record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / count}
-        if valid_loader is not None:
-            for key, value in evaluate(model, valid_loader, loss_fn, task).items():
-                record[f"valid_{key}"] = value
-        monitored = record.get(early_stopping.monitor if early_stopping else "valid_loss", record["train_loss"])
-        if scheduler is not None:
-            if isinstance(scheduler, ReduceLROnPlateau):
-                scheduler.step(monitored)
-            elif scheduler_interval == "epoch":
-                scheduler.step()
-        record["seconds"] = time.perf_counter() - started
-        state.epoch = epoch + 1
-        state.history.append(record)
+    say = epoch_bar.write if hasattr(epoch_bar, "write") else (lambda line: print(line, flush=True))
+    if run is not None:
+        run.begin(state.epoch)
+    pending, epoch_end = [], time.perf_counter()  # records not yet committed; when the last epoch ended
+    interrupt = _DeferredInterrupt(active=run is not None)
+    try:
+        with interrupt:
+            for epoch in epoch_bar:
+                model.train()
+                started = time.perf_counter()
+                total, count = _train_epoch(model, loss_fn, optimizer, train_loader, scheduler, per_batch,
+                                            clip_grad_norm, clip_grad_value, penalized, l1)
+                record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], "train_loss": total / count}
+                if valid_loader is not None:
+                    for key, value in evaluate(model, valid_loader, loss_fn, task).items():
+                        record[f"valid_{key}"] = value
+                if monitor not in record:
+                    raise ValueError(f"fit: the monitored value {monitor!r} is not among this run's records "
+                                     f"({', '.join(k for k in record if k != 'epoch')})"
+                                     + ("; pass a valid_loader" if monitor.startswith("valid_") else ""))
+                monitored = record[monitor]
+                if scheduler is not None:
+                    if isinstance(scheduler, ReduceLROnPlateau):
+                        scheduler.step(monitored)
+                    elif scheduler_interval == "epoch":
+                        scheduler.step()
+                record["seconds"] = time.perf_counter() - started
+                state.epoch = epoch + 1
+                state.history.append(record)
 
-        if early_stopping is not None:
-            improved = early_stopping.update(monitored, epoch + 1)
-        else:
-            improved = monitored < state.best_value
-            state.best_value = min(state.best_value, monitored)
-        if improved and early_stopping is not None and early_stopping.restore_best:
-            best_weights = {k: v.clone() for k, v in model.state_dict().items()}
-        stop = early_stopping is not None and early_stopping.should_stop
-        for cb in callbacks:
-            stop = bool(cb.on_epoch_end(state, record)) or stop
-        state.stopped_early = stop
+                if early_stopping is not None:
+                    improved = early_stopping.update(monitored, epoch + 1)
+                else:
+                    improved = _better(monitored, state.best_value, mode)
+                if improved:
+                    state.best_value, state.best_epoch = float(monitored), epoch + 1
+                    best_weights = _snapshot(model)
+                stop = early_stopping is not None and early_stopping.should_stop
+                for cb in callbacks:
+                    stop = bool(cb.on_epoch_end(state, record)) or stop
+                state.stopped_early = stop
+                if run is not None:
+                    pending.append(record)
+                    now = time.perf_counter()
+                    if stop or state.epoch == epochs or interrupt.pending or run.wants_commit(now - epoch_end):
+                        run.save(pending, lambda: make_checkpoint(model, optimizer, scheduler, early_stopping,
+                                                                  state, loaders, best_weights))
+                        pending = []
+                        now = time.perf_counter()
+                    interrupt.uncommitted = bool(pending)
+                    epoch_end = now
+                if verbose and (state.epoch == 1 or state.epoch % every == 0 or state.epoch == epochs or stop):
+                    say(format_record(record))
+                if stop:
+                    break
+                if interrupt.pending:  # a Ctrl-C waited for this epoch to end and be committed
+                    raise KeyboardInterrupt
+    finally:
         if run is not None:
-            checkpoint = make_checkpoint(model, optimizer, scheduler, early_stopping, state, loaders)
-            run.log(record)
-            run.save_checkpoint("last", checkpoint)
-            if improved:
-                run.save_checkpoint("best", checkpoint)
-        if verbose:
-            print(format_record(record), flush=True)
-        if stop:
-            break
+            run.close()
 
     if early_stopping is not None and early_stopping.restore_best and best_weights is not None:
         model.load_state_dict(best_weights)
@@ -265,13 +350,17 @@ def format_record(record):
     return "  ".join(parts)
 
 
-def make_checkpoint(model, optimizer, scheduler, early_stopping, state, loaders):
+def make_checkpoint(model, optimizer, scheduler, early_stopping, state, loaders, best_weights=None):
+    """One epoch's commit: everything needed to continue exactly, and the best epoch's weights (stored once:
+    when the best epoch is this one, they are the model's own)."""
+    separate_best = state.best_epoch not in (0, state.epoch)
     return {
         "epoch": state.epoch,
         "stopped_early": state.stopped_early,
         "best_value": state.best_value,
-        "history": state.history,
+        "best_epoch": state.best_epoch,
         "model": model.state_dict(),
+        "best_model": best_weights if separate_best else None,
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "early_stopping": early_stopping.state_dict() if early_stopping is not None else None,
@@ -279,8 +368,18 @@ def make_checkpoint(model, optimizer, scheduler, early_stopping, state, loaders)
     }
 
 
-def restore_checkpoint(checkpoint, model, optimizer, scheduler, early_stopping, loaders):
-    """Put every piece of a checkpoint back; returns the ``TrainState`` to pass to ``fit``."""
+def best_of(checkpoint):
+    """The best epoch's weights in a checkpoint, or None when no epoch has been best (a NaN loss, say)."""
+    if not checkpoint.get("best_epoch"):
+        return None
+    if checkpoint.get("best_model") is not None:
+        return checkpoint["best_model"]
+    return checkpoint["model"]
+
+
+def restore_checkpoint(checkpoint, model, optimizer, scheduler, early_stopping, loaders, history=()):
+    """Put every piece of a checkpoint back; returns the ``TrainState`` and the best weights to pass to ``fit``.
+    ``history`` is the run's metrics records up to the checkpoint's epoch."""
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     if scheduler is not None and checkpoint.get("scheduler") is not None:
@@ -288,6 +387,9 @@ def restore_checkpoint(checkpoint, model, optimizer, scheduler, early_stopping, 
     if early_stopping is not None and checkpoint.get("early_stopping") is not None:
         early_stopping.load_state_dict(checkpoint["early_stopping"])
     set_rng_state(checkpoint["rng"], loaders)
-    return TrainState(epoch=int(checkpoint["epoch"]), history=[dict(r) for r in checkpoint["history"]],
-                      stopped_early=bool(checkpoint.get("stopped_early", False)),
-                      best_value=float(checkpoint.get("best_value", math.inf)))
+    best = best_of(checkpoint)
+    best = None if best is None else {k: Tensor._make(v._data.copy()) for k, v in best.items()}
+    state = TrainState(epoch=int(checkpoint["epoch"]), history=[dict(r) for r in history],
+                       stopped_early=bool(checkpoint["stopped_early"]),
+                       best_value=float(checkpoint["best_value"]), best_epoch=int(checkpoint["best_epoch"]))
+    return state, best

@@ -1,9 +1,11 @@
 """Config-driven runs: train, resume, evaluate, predict and k-fold cross-validation.
 
 This is what ``relulab train/resume/evaluate/predict/cv`` call; scripts can call it too.  Nothing is written
-until the whole config has been checked and the data loaded, so a bad config leaves no half-made run directory.
+until the whole config has been checked and everything built in memory: the data loaded and cast, the model,
+loss, optimizer and scheduler built and tried once (``preflight``).  A bad config or bad data leaves no
+half-made run directory, and a bad ``resume`` leaves the run as it was.
 """
-import json
+import os
 import time
 from dataclasses import dataclass
 
@@ -11,13 +13,16 @@ import numpy as np
 
 from .. import random as rl_random
 from ..autograd.tensor import Tensor
-from ..data.csv import Standardizer
+from ..data.csv import TRAINING_DTYPE, Standardizer
+from ..serialization import CheckpointError, dumps, load, write_atomic
 from ..utils.data import DataLoader, TensorDataset
 from .builders import build_loss, build_model, build_optimizer, build_scheduler
-from .config import ConfigError, load_config, resolve
+from .config import MONITORS, ConfigError, load_config, resolve, run_name  # noqa: F401 (load_config: re-export)
 from .loop import EarlyStopping, TrainState, evaluate, fit, restore_checkpoint, task_of
-from ..serialization import write_atomic
+from .preflight import check_optimizer_and_schedule, check_output
 from .run import RunDirectory
+
+PREPROCESS = "preprocess.safetensors"
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -30,6 +35,8 @@ class DataBundle:
     test_x: np.ndarray = None
     test_y: np.ndarray = None
     feature_names: list = None
+    source: str = "data"   # what error messages call the pool: the CSV path or the data kind
+    lines: np.ndarray = None  # csv: the file line of each pool row
 
 
 def load_data(data):
@@ -39,16 +46,17 @@ def load_data(data):
         if not data["path"]:
             raise ConfigError("data.path is required for data.kind = 'csv'")
         ds = CSVDataset(data["path"], target=data["target"], columns=_columns(data["columns"]))
-        return DataBundle(ds.features, ds.targets, feature_names=list(ds.feature_names))
+        return DataBundle(ds.raw_features(), ds._parsed.targets[ds.rows], feature_names=list(ds.feature_names),
+                          source=str(data["path"]), lines=ds._parsed.lines[ds.rows])
     if kind == "digits":
         from ..data.digits import digits
         train = digits("train", test_fraction=data["test_fraction"], flatten=data["flatten"])
         test = digits("test", test_fraction=data["test_fraction"], flatten=data["flatten"])
-        return DataBundle(train.features, train.targets, test.features, test.targets)
+        return DataBundle(train.features, train.targets, test.features, test.targets, source="digits")
     if kind == "views":
         from ..data.views import daily_views, window
         train, test = window(daily_views(), data["days"], data["test_year"] or None)
-        return DataBundle(train.features, train.targets, test.features, test.targets)
+        return DataBundle(train.features, train.targets, test.features, test.targets, source="views")
     raise ConfigError(f"unknown data.kind '{kind}'; choose csv, digits or views")
 
 
@@ -73,6 +81,23 @@ def holdout_split(y, fraction, seed, classification):
     return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
 
+def _training_array(x, standardizer, bundle, rows, split):
+    """Standardized (in float64) and cast to the training dtype; then every value must still be finite."""
+    if standardizer is not None:
+        x = standardizer.transform(_rows(x).astype(np.float64)).reshape(x.shape)
+    if np.issubdtype(x.dtype, np.floating):
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = x.astype(TRAINING_DTYPE)
+        bad = np.argwhere(~np.isfinite(_rows(x)))
+        if len(bad):
+            r, c = bad[0]
+            where = f"line {bundle.lines[rows[r]]}" if bundle.lines is not None and rows is not None else f"row {r}"
+            column = bundle.feature_names[c] if bundle.feature_names and split != "targets" else c
+            raise ValueError(f"{bundle.source}, {where}, column {column!r} ({split}): the value is not finite in "
+                             f"{np.dtype(TRAINING_DTYPE).name}, the training dtype")
+    return x
+
+
 # ---------------------------------------------------------------------------------------------------- jobs
 @dataclass
 class Job:
@@ -86,126 +111,250 @@ class Job:
     early_stopping: object
     loaders: dict
     standardizer: object
+    monitor: str = "valid_loss"   # what picks the best epoch
+    feature_names: list = None
 
 
 def build_job(config, bundle, train_idx, valid_idx):
-    """Model, optimizer, scheduler and loaders for one split of the pool.  Seeds everything from the config."""
+    """Model, optimizer, scheduler and loaders for one split of the pool, each tried once (``preflight``).
+    Seeds everything from the config."""
     seed = config["seed"]
     rl_random.manual_seed(seed)
     data = config["data"]
     x_train = bundle.x[train_idx]
     standardizer = Standardizer().fit(_rows(x_train)) if data["standardize"] else None
 
-    def dataset(x, y):
-        if standardizer is not None:
-            x = standardizer.transform(_rows(x)).reshape(x.shape).astype(np.float32)
+    def dataset(x, y, rows, split):
+        x = _training_array(x, standardizer, bundle, rows, split)
+        y = _training_array(y, None, bundle, rows, "targets")
         return TensorDataset(Tensor._make(x), Tensor._make(y))
 
     generator = rl_random.Generator().manual_seed(seed)
-    loaders = {"train": DataLoader(dataset(x_train, bundle.y[train_idx]), batch_size=config["batch_size"],
-                                   shuffle=data["shuffle"], generator=generator)}
+    train_set = dataset(x_train, bundle.y[train_idx], train_idx, "train")
+    loaders = {"train": DataLoader(train_set, batch_size=config["batch_size"], shuffle=data["shuffle"],
+                                   generator=generator)}
     if len(valid_idx):
-        loaders["valid"] = DataLoader(dataset(bundle.x[valid_idx], bundle.y[valid_idx]), batch_size=1024)
+        loaders["valid"] = DataLoader(dataset(bundle.x[valid_idx], bundle.y[valid_idx], valid_idx, "valid"),
+                                      batch_size=1024)
     if bundle.test_x is not None:
-        loaders["test"] = DataLoader(dataset(bundle.test_x, bundle.test_y), batch_size=1024)
+        loaders["test"] = DataLoader(dataset(bundle.test_x, bundle.test_y, None, "test"), batch_size=1024)
 
-    model = build_model(config["model"]["layers"], bundle.x.shape[1:])
+    layers = config["model"]["layers"]
+    model = build_model(layers, bundle.x.shape[1:])
     loss_fn = build_loss(config["loss"])
     optimizer = build_optimizer(config["optimizer"], model.parameters())
     scheduler = build_scheduler(config["scheduler"], optimizer, len(loaders["train"]), config["epochs"])
+
+    all_y = [bundle.y] + ([bundle.test_y] if bundle.test_y is not None else [])
+    n_classes = int(max(y.max() for y in all_y)) + 1 if np.issubdtype(bundle.y.dtype, np.integer) else 0
+    sample = slice(0, min(config["batch_size"], 256))
+    x_sample, y_sample = train_set.tensors[0].numpy()[sample], train_set.tensors[1].numpy()[sample]
+    check_output(model, loss_fn, x_sample, y_sample, n_classes, layers)
+    check_optimizer_and_schedule(config, len(loaders["train"]))
+
+    monitor = _monitor(config, task_of(loss_fn), "valid" in loaders)
     es = config["train"]["early_stopping"]
     early = None
     if es["patience"] > 0:
-        monitor = es["monitor"] if "valid" in loaders else "train_loss"
         mode = "max" if monitor.endswith("accuracy") else "min"
         early = EarlyStopping(es["patience"], es["min_delta"], es["restore_best"], monitor, mode)
-    return Job(config, model, loss_fn, optimizer, scheduler, early, loaders, standardizer)
+    return Job(config, model, loss_fn, optimizer, scheduler, early, loaders, standardizer, monitor,
+               bundle.feature_names)
 
 
-def run_job(job, run=None, state=None, verbose=False, progress=None, callbacks=()):
+def _monitor(config, task, has_valid):
+    """The record key that picks the best epoch (and drives early stopping), checked against the task."""
+    es = config["train"]["early_stopping"]
+    monitor = es["monitor"]
+    if monitor not in MONITORS[task]:
+        other = "regression" if task == "classification" else "classification"
+        raise ConfigError(f"config key 'train.early_stopping.monitor' = {monitor!r} is a {other} metric; this "
+                          f"{task} run records {', '.join(MONITORS[task])}")
+    if monitor.startswith("valid_") and not has_valid:
+        if es["patience"] > 0 or monitor != "valid_loss":
+            raise ConfigError(f"config key 'train.early_stopping.monitor' = {monitor!r} needs a validation split, "
+                              "but data.valid_fraction = 0; hold out some data or monitor 'train_loss'")
+        return "train_loss"  # the default, with nothing held out: the best epoch is the lowest training loss
+    return monitor
+
+
+def run_job(job, run=None, state=None, best_weights=None, verbose=False, progress=None, callbacks=()):
     train = job.config["train"]
     return fit(job.model, job.loss_fn, job.optimizer, job.loaders["train"], job.config["epochs"],
                valid_loader=job.loaders.get("valid"), scheduler=job.scheduler,
                scheduler_interval=job.config["scheduler"]["interval"], early_stopping=job.early_stopping,
                clip_grad_norm=train["clip_grad_norm"] or None, clip_grad_value=train["clip_grad_value"] or None,
-               l1=train["l1"], callbacks=callbacks, run=run, state=state, verbose=verbose, progress=progress)
+               l1=train["l1"], callbacks=callbacks, run=run, state=state, verbose=verbose, progress=progress,
+               monitor=job.monitor, log_every=train["log_every"], best_weights=best_weights)
 
 
 def pool_split(config, bundle):
     """The run's (train, valid) indices: the same for train, resume, evaluate and diagnose."""
     classification = task_of(build_loss(config["loss"])) == "classification"
-    return holdout_split(bundle.y, config["data"]["valid_fraction"], config["seed"], classification)
+    fraction = config["data"]["valid_fraction"]
+    try:
+        train_idx, valid_idx = holdout_split(bundle.y, fraction, config["seed"], classification)
+    except ValueError as e:
+        raise ConfigError(f"config key 'data.valid_fraction' = {fraction}: {e}") from None
+    if len(train_idx) == 0 or (fraction > 0 and len(valid_idx) == 0):
+        raise ConfigError(f"config key 'data.valid_fraction' = {fraction} leaves {len(train_idx)} of "
+                          f"{len(bundle.y)} rows for training and {len(valid_idx)} for validation")
+    return train_idx, valid_idx
 
 
 def rebuild_job(config):
     """Load the config's data and build its job on the holdout split, exactly as ``train`` does."""
+    config = resolve(config)
     bundle = load_data(config["data"])
     return build_job(config, bundle, *pool_split(config, bundle))
 
 
+def _preprocess_bytes(job):
+    """What ``predict`` needs to feed new rows to the model as in training: feature names and standardizer."""
+    content = {"feature_names": list(job.feature_names) if job.feature_names else None,
+               "standardizer": job.standardizer.state_dict() if job.standardizer is not None else None}
+    return dumps(content)
+
+
 def train(config, out_dir=None, name=None, verbose=True, progress=None, callbacks=()):
-    """Train from a resolved config; returns the ``RunDirectory``.  The directory appears only once the
-    config, data and model have all been built.  ``callbacks``: ``fit`` callbacks (e.g. a sweep's reporter)."""
+    """Train from a config; returns the ``RunDirectory``.  The directory appears only once the config, data
+    and model have all been built and tried.  ``callbacks``: ``fit`` callbacks (e.g. a sweep's reporter)."""
+    config = resolve(config)
+    name = run_name("name", name) if name is not None else config["name"]
+    if config["data"]["path"]:  # the run must find its data again from any working directory
+        config["data"]["path"] = os.path.abspath(config["data"]["path"])
     job = rebuild_job(config)
-    run = RunDirectory.create(out_dir or config["out_dir"], name or config["name"], config)
-    if job.standardizer is not None:
-        from ..serialization import save
-        save({"standardizer": job.standardizer.state_dict()}, run.path / "preprocess.safetensors")
+    files = {PREPROCESS: _preprocess_bytes(job)} if job.standardizer is not None or job.feature_names else {}
+    run = RunDirectory.create(out_dir or config["out_dir"], name, config, files)
     if verbose:
         print(f"run directory: {run.path}", flush=True)
     run_job(job, run, verbose=verbose, progress=progress, callbacks=callbacks)
     return run
 
 
+def _restore(run, commit, job):
+    """The job's objects put back to the commit's state: (TrainState, best weights)."""
+    try:
+        return restore_checkpoint(commit, job.model, job.optimizer, job.scheduler, job.early_stopping,
+                                  {"train": job.loaders["train"]}, run.history())
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
+        raise CheckpointError(f"{commit.path}: does not fit this run's config ({type(e).__name__}: {e})") from None
+
+
 def resume(run_dir, epochs=None, verbose=True, progress=None):
-    """Continue a run from its last checkpoint, bit for bit as if it had never stopped."""
+    """Continue a run from its last commit, bit for bit as if it had never stopped.  ``epochs``: train up to
+    this many epochs in total.  Everything is checked (config, arguments, checkpoint) before anything is
+    written; then leftovers of an interrupted write are cleaned up and training continues."""
     run = RunDirectory.open(run_dir)
     config = run.config
+    stored_epochs = config["epochs"]
     if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ConfigError(f"resume: --epochs must be a positive integer (the total to train to), got {epochs!r}")
         config["epochs"] = int(epochs)
-        write_atomic(run.path / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     job = rebuild_job(config)
-    checkpoint = run.load_checkpoint("last")
-    state = restore_checkpoint(checkpoint, job.model, job.optimizer, job.scheduler, job.early_stopping,
-                               {"train": job.loaders["train"]})
+    commit = run.latest()
+    if commit is not None:
+        state, best = _restore(run, commit, job)
+    else:  # interrupted before the first epoch ended: the seeded job is exactly the run's start
+        state, best = TrainState(), None
+    if state.epoch > config["epochs"]:
+        raise ConfigError(f"resume: --epochs {config['epochs']} is the total to train to, but {run.path} has "
+                          f"already done {state.epoch} epochs; give at least {state.epoch}")
+    total_steps = getattr(job.scheduler, "total_steps", None)
+    if isinstance(total_steps, int):
+        per_batch = config["scheduler"]["interval"] == "batch"
+        needed = config["epochs"] * (len(job.loaders["train"]) if per_batch else 1)
+        if needed > total_steps:
+            raise ConfigError(f"resume: {config['epochs']} epochs need {needed} scheduler steps, but the run's "
+                              f"{type(job.scheduler).__name__} was built for {total_steps}")
     if state.stopped_early and epochs is None:
         if verbose:
             print(f"{run.path}: the run already stopped early at epoch {state.epoch}", flush=True)
         return run
+    run.recover()
+    if config["epochs"] != stored_epochs:
+        run.write_config(config)
+    if state.epoch == config["epochs"]:
+        if verbose:
+            print(f"{run.path}: already at epoch {state.epoch} of {config['epochs']}; nothing to train", flush=True)
+        return run
+    state.history = [dict(r) for r in run.history()]
     state.stopped_early = False
     if verbose:
         print(f"resuming {run.path} at epoch {state.epoch} of {config['epochs']}", flush=True)
-    run_job(job, run, state=state, verbose=verbose, progress=progress)
+    run_job(job, run, state=state, best_weights=best, verbose=verbose, progress=progress)
     return run
+
+
+def _load_weights(model, checkpoint, run, which):
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{run.path}: the {which} checkpoint does not fit the model of its config "
+                              f"({type(e).__name__}: {e})") from None
 
 
 def evaluate_run(run_dir, which="best"):
     """Metrics of a run's checkpoint on its train, validation and (if any) test splits."""
     run = RunDirectory.open(run_dir)
-    config = run.config
-    job = rebuild_job(config)
-    job.model.load_state_dict(run.load_checkpoint(which)["model"])
+    job = rebuild_job(run.config)
+    _load_weights(job.model, run.load_checkpoint(which), run, which)
     return {split: evaluate(job.model, loader, job.loss_fn) for split, loader in job.loaders.items()}
+
+
+def _read_preprocess(run, config):
+    """The run's feature names and standardizer, checked; predicting without them would give wrong numbers."""
+    path = run.path / PREPROCESS
+    standardized = config["data"]["standardize"]
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: predict needs the run's preprocessing (its feature columns"
+                         f"{' and the standardizer fitted on its training rows' if standardized else ''}); "
+                         "without it the predictions would be wrong. Retrain the run to recreate it")
+    content = load(path)
+    names = content.get("feature_names") if isinstance(content, dict) else None
+    state = content.get("standardizer") if isinstance(content, dict) else None
+    if names is not None and not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        raise CheckpointError(f"{path}: 'feature_names' must be a list of column names")
+    standardizer = None
+    if standardized:
+        if not isinstance(state, dict):
+            raise CheckpointError(f"{path} holds no standardizer, but the run standardized its inputs")
+        try:
+            standardizer = Standardizer().load_state_dict({k: v.numpy() for k, v in state.items()})
+        except (KeyError, AttributeError) as e:
+            raise CheckpointError(f"{path}: damaged standardizer ({e})") from None
+        width = len(names) if names else len(standardizer.mean)
+        if standardizer.mean.shape != (width,) or standardizer.std.shape != (width,) or \
+                not (np.isfinite(standardizer.mean).all() and np.isfinite(standardizer.std).all()
+                     and (standardizer.std > 0).all()):
+            raise CheckpointError(f"{path}: damaged standardizer: mean and std must be {width} finite values "
+                                  "(std > 0)")
+    return names, standardizer
 
 
 def predict(run_dir, data_path, out_path, which="best", target_name="tested_positive"):
     """Write ``id,<target>`` predictions for a CSV without targets (the course's HW1 submission format)."""
     from ..autograd.grad_mode import no_grad
     from ..data.csv import CSVDataset
-    from ..serialization import load
     run = RunDirectory.open(run_dir)
     config = run.config
     if config["data"]["kind"] != "csv":
         raise ConfigError(f"predict: runs on csv data only; {run.path} used data.kind = '{config['data']['kind']}'")
-    ds = CSVDataset(data_path, target=None, columns=_columns(config["data"]["columns"]))
-    x = ds.features
-    prep_path = run.path / "preprocess.safetensors"
-    if prep_path.exists():
-        standardizer = Standardizer().load_state_dict(load(prep_path)["standardizer"])
-        x = standardizer.transform(x).astype(np.float32)
+    names, standardizer = _read_preprocess(run, config)
+    # The training columns by name, so a file with its columns in another order (or extra ones) still works.
+    ds = CSVDataset(data_path, target=None, columns=names if names else _columns(config["data"]["columns"]))
+    x = ds.raw_features()
+    if standardizer is not None:
+        x = standardizer.transform(x)
+    x = x.astype(TRAINING_DTYPE)
+    if not np.isfinite(x).all():
+        r, c = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{data_path}, line {ds._parsed.lines[r]}, column {ds.feature_names[c]!r}: not finite "
+                         "after standardization")
     rl_random.manual_seed(config["seed"])
     model = build_model(config["model"]["layers"], x.shape[1:])
-    model.load_state_dict(run.load_checkpoint(which)["model"])
+    _load_weights(model, run.load_checkpoint(which), run, which)
     model.eval()
     with no_grad():
         pred = model(Tensor._make(x)).numpy().reshape(len(x), -1)[:, 0]
@@ -220,7 +369,10 @@ def cross_validate(config, folds=5, verbose=True):
     the validation metric of the weights the run ends with (the best epoch under early stopping with
     ``restore_best``, else the last epoch).  Returns (mean, std, per-fold values)."""
     from ..data.splits import KFold, StratifiedKFold
+    config = resolve(config)
     bundle = load_data(config["data"])
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= len(bundle.y):
+        raise ConfigError(f"cv: --folds must be an integer from 2 to the {len(bundle.y)} rows, got {folds!r}")
     classification = task_of(build_loss(config["loss"])) == "classification"
     metric = "valid_accuracy" if classification else "valid_loss"
     splitter = (StratifiedKFold if classification else KFold)(folds, shuffle=True, seed=config["seed"])
@@ -231,8 +383,8 @@ def cross_validate(config, folds=5, verbose=True):
         job = build_job(config, bundle, train_idx, valid_idx)
         state = run_job(job, progress=False)
         final = state.history[-1]
-        if job.early_stopping is not None and job.early_stopping.restore_best:
-            final = state.history[job.early_stopping.best_epoch - 1]
+        if job.early_stopping is not None and job.early_stopping.restore_best and state.best_epoch:
+            final = state.history[state.best_epoch - 1]
         scores.append(final[metric])
         if verbose:
             print(f"fold {k + 1}/{folds}: {metric} {final[metric]:.5f} at epoch {final['epoch']} "
