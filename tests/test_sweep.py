@@ -244,8 +244,8 @@ def test_ray_tune_runs_the_same_trials_as_the_local_pool(config, tmp_path, ray_c
     assert [r.status for r in remote.records] == ["ok", "ok"]
     assert [r.scores for r in remote.records] == [r.scores for r in local.records]
     assert _rows(tmp_path / "ray" / "tiny")[0]["mean"] == _rows(tmp_path / "local" / "tiny")[0]["mean"]
-    asha = run_sweep(str(config), grid=["optimizer.lr=0.0001,0.001,0.01,0.05"], workers=2, out=str(tmp_path / "asha"),
-                     ray=ray_cluster, scheduler="asha", progress=None, overrides=["epochs=8"])
+    asha = run_sweep(str(config), grid=["optimizer.lr=0.0001,0.01,0.05"], workers=2, out=str(tmp_path / "asha"),
+                     ray=ray_cluster, scheduler="asha", progress=None, overrides=["epochs=5"])
     assert {r.status for r in asha.records} <= {"ok", "stopped"} and asha.best is not None
 
 
