@@ -14,6 +14,7 @@ import numpy as np
 from .. import random as rl_random
 from ..autograd.tensor import Tensor
 from ..data.csv import TRAINING_DTYPE, Standardizer
+from ..nn.loss import CrossEntropyLoss, NLLLoss
 from ..serialization import CheckpointError, dumps, load, write_atomic
 from ..utils.data import DataLoader, TensorDataset
 from .builders import build_loss, build_model, build_optimizer, build_scheduler
@@ -188,12 +189,28 @@ def run_job(job, run=None, state=None, best_weights=None, verbose=False, progres
                monitor=job.monitor, log_every=train["log_every"], best_weights=best_weights)
 
 
+def _check_targets(loss_fn, bundle):
+    name = type(loss_fn).__name__
+    if isinstance(loss_fn, (CrossEntropyLoss, NLLLoss)) and not np.issubdtype(bundle.y.dtype, np.integer) \
+            and bundle.y.shape[1:] in ((), (1,)):
+        raise ConfigError(f"loss {name} needs integer class labels, but {bundle.source} gives one float target "
+                          "per row; use a regression loss (MSELoss, L1Loss), or BCEWithLogitsLoss for a 0/1 target")
+
+
+def _class_labels(bundle):
+    """What stratified splits balance: the class of each row (a (n, 1) 0/1 column for BCE, flattened)."""
+    return bundle.y[:, 0] if bundle.y.ndim == 2 and bundle.y.shape[1] == 1 else bundle.y
+
+
 def pool_split(config, bundle):
     """The run's (train, valid) indices: the same for train, resume, evaluate and diagnose."""
-    classification = task_of(build_loss(config["loss"])) == "classification"
+    loss_fn = build_loss(config["loss"])
+    _check_targets(loss_fn, bundle)
+    classification = task_of(loss_fn) == "classification"
     fraction = config["data"]["valid_fraction"]
+    labels = _class_labels(bundle) if classification else bundle.y
     try:
-        train_idx, valid_idx = holdout_split(bundle.y, fraction, config["seed"], classification)
+        train_idx, valid_idx = holdout_split(labels, fraction, config["seed"], classification)
     except ValueError as e:
         raise ConfigError(f"config key 'data.valid_fraction' = {fraction}: {e}") from None
     if len(train_idx) == 0 or (fraction > 0 and len(valid_idx) == 0):
@@ -373,10 +390,15 @@ def cross_validate(config, folds=5, verbose=True):
     bundle = load_data(config["data"])
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= len(bundle.y):
         raise ConfigError(f"cv: --folds must be an integer from 2 to the {len(bundle.y)} rows, got {folds!r}")
-    classification = task_of(build_loss(config["loss"])) == "classification"
+    loss_fn = build_loss(config["loss"])
+    _check_targets(loss_fn, bundle)
+    classification = task_of(loss_fn) == "classification"
     metric = "valid_accuracy" if classification else "valid_loss"
     splitter = (StratifiedKFold if classification else KFold)(folds, shuffle=True, seed=config["seed"])
-    splits = splitter.split(bundle.y if classification else len(bundle.y))
+    try:
+        splits = list(splitter.split(_class_labels(bundle) if classification else len(bundle.y)))
+    except ValueError as e:
+        raise ConfigError(f"cv: cannot make {folds} folds: {e}") from None
     scores = []
     for k, (train_idx, valid_idx) in enumerate(splits):
         started = time.perf_counter()
