@@ -274,8 +274,8 @@ def ce_vs_mse(ctx):
     because = (f"{because}. Smallest MSE/CE step ratio over the lrs: {mean_std(ratio)}; it is smallest at the largest "
                f"lr ({CE_LRS[-1]:g}: CE {mean_std(numbers['ce_steps_at_largest_lr'])} steps, MSE "
                f"{mean_std(numbers['mse_steps_at_largest_lr'])}): nothing on this 2-D surface caps the step, so a large "
-               "enough lr jumps off MSE's plateau too; in a network the other directions cap it (the questions lab's "
-               "ce_vs_mse_network tests that case).")
+               "enough lr jumps off MSE's plateau too. Whether a network's other directions cap the lr enough for MSE "
+               "to stall is what the questions lab's ce_vs_mse_network tests.")
     figures = [ctx.figure(_ce_mse_figure(arms, starts), "surfaces")]
     method = ("Logits (y1, y2, y3 = 0) with target class 1; the parameters are y1 and y2. MSE = Σ(ŷ_i − softmax_i)² vs "
               f"CE = −ln softmax_1, SGD from {per} bad starts per seed (y1 in [−5, −3], y2 in [3, 5]); the measure is the "
