@@ -42,6 +42,14 @@ def _check_saved(node):
                 f"inplace operation: a tensor of shape {tuple(inp.shape)} and dtype {inp.dtype} is at version "
                 f"{inp._vc[0]}; expected version {version}"
             )
+    # An op that reads its own output in backward (exp, sigmoid, tanh, softmax...) must see it unchanged too.
+    # Outputs are made at version 0, so any bump since (through no_grad, a view or .detach()) means a change.
+    if node._vc[0] and getattr(ctx, "saves_output", False):
+        raise RuntimeError(
+            f"{ctx.name}: one of the variables needed for gradient computation has been modified by an inplace "
+            f"operation: a tensor of shape {tuple(node.shape)} and dtype {node.dtype}, which is output 0 of "
+            f"{ctx.name}Backward, is at version {node._vc[0]}; expected version 0 instead"
+        )
 
 
 def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_graph=False,

@@ -1,11 +1,23 @@
-"""Switches for graph recording: ``no_grad``, ``enable_grad`` and ``set_grad_enabled``."""
-import contextlib
+"""Switches for graph recording: ``no_grad``, ``enable_grad`` and ``set_grad_enabled``.
 
-_state = {"enabled": True}
+Grad mode is per thread, as in PyTorch: ``no_grad`` in one thread leaves graph recording in every other thread
+alone, and a new thread starts with recording on.
+"""
+import contextlib
+import copy
+import threading
+
+
+class _ThreadState(threading.local):
+    enabled = True      # class defaults: what every new thread starts with
+    inference = False
+
+
+_state = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
-    return _state["enabled"]
+    return _state.enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -13,13 +25,17 @@ class _GradMode(contextlib.ContextDecorator):
 
     mode = True
 
+    def _recreate_cm(self):
+        # A decorated function may run in several threads at once: each call saves its own previous state.
+        return copy.copy(self)
+
     def __enter__(self):
-        self._prev = _state["enabled"]
-        _state["enabled"] = self.mode
+        self._prev = _state.enabled
+        _state.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _state["enabled"] = self._prev
+        _state.enabled = self._prev
         return False
 
 
@@ -38,12 +54,19 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self._prev = _state["enabled"]
-        _state["enabled"] = self.mode
+        self._prev = _state.enabled
+        _state.enabled = self.mode
+
+    def __call__(self, func):
+        _state.enabled = self._prev  # as a decorator it switches nothing until the function runs (PyTorch)
+        return super().__call__(func)
+
+    def _recreate_cm(self):
+        return type(self)(self.mode)
 
     def __enter__(self):
+        _state.enabled = self.mode
         return self
-
 
 
 class inference_mode(_GradMode):
@@ -60,16 +83,16 @@ class inference_mode(_GradMode):
         self._inference = bool(mode)
 
     def __enter__(self):
-        self._prev = _state["enabled"], _state.get("inference", False)
+        self._prev = _state.enabled, _state.inference
         if self._inference:
-            _state["enabled"] = False
-            _state["inference"] = True
+            _state.enabled = False
+            _state.inference = True
         return self
 
     def __exit__(self, *exc):
-        _state["enabled"], _state["inference"] = self._prev
+        _state.enabled, _state.inference = self._prev
         return False
 
 
 def is_inference_mode_enabled():
-    return _state.get("inference", False)
+    return _state.inference

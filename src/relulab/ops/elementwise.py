@@ -145,6 +145,8 @@ class Div(BinaryOp):
 class Pow(BinaryOp):
     """``a ** b`` for tensors; at a = 0 the exponent's gradient is taken as 0 (PyTorch's convention)."""
 
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def forward(self, a, b):
         return a ** b
 
@@ -191,6 +193,8 @@ class Neg(Function):
 
 # ---------------------------------------------------------------------------- unary math
 class Exp(Function):
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def forward(self, a):
         return xp.exp(a)
 
@@ -215,6 +219,8 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def forward(self, a):
         return xp.sqrt(a)
 
@@ -231,6 +237,8 @@ class Abs(Function):
 
 
 class Sigmoid(Function):
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def forward(self, a):
         # Split by sign so exp never overflows.
         e = xp.exp(-xp.abs(a))
@@ -251,6 +259,8 @@ class LogSigmoid(Function):
 
 
 class Tanh(Function):
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def forward(self, a):
         return xp.tanh(a)
 

@@ -50,6 +50,8 @@ class Sum(Function):
 class SelectReduce(Function):
     """max/min over dims.  The gradient flows to the selected element(s) through a constant weight mask."""
 
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def __init__(self, dims, keepdim, largest, mask_fn):
         self.dims, self.keepdim, self.largest, self.mask_fn = dims, keepdim, largest, mask_fn
 
@@ -179,6 +181,8 @@ def argmin(x, dim=None, keepdim=False):
 
 # ---------------------------------------------------------------------------- softmax family
 class Softmax(Function):
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -191,6 +195,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -238,6 +244,8 @@ class Prod(Function):
     gradient is the product of the *other* elements, taken exactly by masking one position at a time
     (n² work per reduced group, paid only when a zero is present)."""
 
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
+
     def __init__(self, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
 
@@ -277,6 +285,8 @@ def prod(x, dim=None, keepdim=False, dtype=None):
 
 class EuclideanNorm(Function):
     """sqrt(Σ x²) over dims.  Its gradient x / ‖x‖ is taken as 0 where the norm is 0, as PyTorch does."""
+
+    saves_output = True  # backward reads the output: the engine checks it was not changed in place
 
     def __init__(self, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
