@@ -23,16 +23,18 @@ class Function:
     def apply(self, *inputs):
         """Run forward on the inputs' arrays; record this op in the graph if any input needs a gradient."""
         out = Tensor._make(self.forward(*[t._data for t in inputs]))
-        if is_grad_enabled():
-            for t in inputs:
-                if t.requires_grad:
+        # Plain data (no input requires grad) is the common case in data pipelines: one attribute test per
+        # input and no grad-mode lookup.
+        for t in inputs:
+            if t.requires_grad:
+                if is_grad_enabled():
                     out.requires_grad = True
                     out._ctx = self
                     self.inputs = inputs
                     # A version snapshot lets backward detect in-place changes to what it will read.
                     self.versions = [t._vc[0] for t in inputs]
                     self.freed = False
-                    break
+                break
         return out
 
     def __repr__(self):

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..backend import xp
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 
 
@@ -98,7 +99,24 @@ class IndexAdd(Function):
         return (GetItem(self.index, self.unique, self.flat).apply(gg),)
 
 
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
 def getitem(x, index):
+    if not x.requires_grad or not is_grad_enabled():
+        # Fast path for data (a Dataset's ``self.x[idx]``): nothing to record, so skip the op object.
+        if type(index) in _BASIC or (type(index) is tuple and all(type(p) in _BASIC for p in index)):
+            try:
+                out = Tensor._make(x._data[index])
+            except IndexError as e:
+                raise _index_error("__getitem__", index, x.shape, e) from None
+            out._vc = x._vc  # basic indexing returns a view
+            return out
+        index = normalize_index(index, x.shape)
+        out = Tensor._make(GetItem(index).forward(x._data))
+        if not any(_is_advanced(p) for p in (index if isinstance(index, tuple) else (index,))):
+            out._vc = x._vc
+        return out
     index = normalize_index(index, x.shape)
     out = GetItem(index).apply(x)
     if not any(_is_advanced(p) for p in (index if isinstance(index, tuple) else (index,))):
