@@ -78,7 +78,7 @@ def _doctor(ctx, model, m, activation, x, y, history, lr, steps, title):
 
 # -------------------------------------------------------------------------------------- 1. deeper is worse
 DEPTH, WIDTH, GUIDE_N = 8, 20, 100
-GUIDE_STEPS = (150, 300)  # full-batch updates (--quick, full): fixed a priori; --quick halves them for time
+GUIDE_STEPS = (100, 300)  # full-batch updates (--quick, full): fixed a priori; --quick cuts them for time
 WORSE = 1.2       # "higher training loss": at least 20 % above the shallow net's (fixed a priori)
 COPY_SLACK = 0.01  # the deep copy must match the shallow net's training loss within 1 %
 
@@ -438,7 +438,7 @@ def local_minima(ctx):
 
 # ---------------------------------------------------------------------------------------------- 4. overfitting
 SIZES, OVERFIT_NOISE, OVERFIT_LRS = (400, 100, 25), 0.3, (3e-3, 1e-2, 3e-2)
-OVERFIT_STEPS = (250, 500)  # full-batch updates (--quick, full), fixed a priori; --quick halves them for time
+OVERFIT_STEPS = (150, 500)  # full-batch updates (--quick, full), fixed a priori; --quick cuts them for time
 MARGIN = 0.05  # each step of growth must exceed 5 % of the noise variance
 
 
