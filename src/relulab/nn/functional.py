@@ -10,10 +10,10 @@ import numpy as np
 from .. import backend
 from ..backend import xp
 from ..autograd.function import Function
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..autograd.tensor import Tensor
 from ..ops.elementwise import (const, operands, hardsigmoid, leaky_relu, logsigmoid, relu, sigmoid, softplus,  # noqa: F401
-                               tanh)
+                               tanh, where)
 from ..ops.linalg import linear  # noqa: F401
 from ..ops.reduce import log_softmax, softmax  # noqa: F401
 from ..ops.shape import flatten  # noqa: F401
@@ -206,6 +206,9 @@ def _nll_rows(logp, labels, n_classes, weight, ignore_index, op):
     else:
         row_weight = weight[safe] if all_valid else weight[safe] * const(valid.astype(logp.dtype))
     nll = -picked if row_weight is None else -picked * row_weight
+    if not all_valid:
+        # Ignored rows get no gradient at all, even when every row is ignored and the mean divides by 0 (PyTorch).
+        nll = where(valid, nll, 0.0)
     return nll, row_weight, valid
 
 
@@ -231,6 +234,35 @@ def _target_array(target):
     return target._data if isinstance(target, Tensor) else xp.asarray(target)
 
 
+class CrossEntropyLogits(Function):
+    """The common case fused into one op: scale · Σ_n −log softmax(x_n)[y_n] for (N, C) logits and valid labels.
+
+    Its gradient, scale · g · (softmax(x) − onehot(y)), is written in Tensor ops (softmax of the input) when a
+    graph is being built, so it differentiates again; otherwise it reuses the forward's log-probabilities."""
+
+    def __init__(self, labels, scale):
+        self.labels, self.scale = labels, scale
+
+    def forward(self, a):
+        shifted = a - xp.max(a, axis=1, keepdims=True)
+        self.logp = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        total = -xp.sum(self.logp[xp.arange(a.shape[0]), self.labels])
+        if self.scale == 1.0:
+            return xp.asarray(total, dtype=a.dtype)
+        return xp.asarray(total * xp.asarray(self.scale, dtype=a.dtype), dtype=a.dtype)
+
+    def backward(self, g, out):
+        (a,) = self.inputs
+        onehot = xp.zeros(a.shape, dtype=a.dtype)
+        onehot[xp.arange(a.shape[0]), self.labels] = 1
+        gs = g * self.scale
+        if is_grad_enabled():  # building a graph: stay in Tensor ops of the input
+            p = log_softmax(a, dim=1).exp()
+        else:
+            p = const(xp.exp(self.logp))
+        return (p * gs - const(onehot) * gs,)
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """Cross-entropy of logits: log_softmax, then −Σ_i ŷ_i ln y′_i.  The softmax is inside, as in PyTorch.
@@ -250,6 +282,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
     rows, labels, n_classes = _class_rows(input, target, "cross_entropy")
     _check_weight(weight, n_classes, "cross_entropy")
+    if (weight is None and label_smoothing == 0.0 and reduction != "none" and labels.shape[0]
+            and rows.dtype.kind == "f" and ((labels >= 0) & (labels < n_classes) & (labels != ignore_index)).all()):
+        scale = 1.0 / labels.shape[0] if reduction == "mean" else 1.0
+        return CrossEntropyLogits(labels, scale).apply(rows)
     logp = log_softmax(rows, dim=1)
     nll, row_weight, valid = _nll_rows(logp, labels, n_classes, weight, ignore_index, "cross_entropy")
     target_shape = xp.shape(_target_array(target))
@@ -259,7 +295,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     # The uniform part: −Σ_c w_c log p_c per row, dropped where the label is ignored.
     smooth = -(logp if weight is None else logp * weight).sum(dim=1)
     if not valid.all():
-        smooth = smooth * const(valid.astype(logp.dtype))
+        smooth = where(valid, smooth, 0.0)
     smooth_red = _weighted_reduce(smooth, row_weight, labels.shape[0], reduction, target_shape)
     return (1.0 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth_red
 

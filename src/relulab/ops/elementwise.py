@@ -153,12 +153,15 @@ class Pow(BinaryOp):
     def backward(self, g, out):
         a, b = self.inputs
         ga = gb = None
+        # PyTorch's masks, written the way it composes them, so that second derivatives agree too: the base's
+        # gradient is 0 where b = 0 (even at a = 0), the exponent's is 0 where a = 0 and b >= 0.
         if a.requires_grad:
-            ga = unbroadcast(g * b * a ** (b - 1), a.shape)
+            ga = unbroadcast(where(const(b._data == 0), 0.0, g * b * a ** (b - 1)), a.shape)
         if b.requires_grad:
-            base_zero = Tensor._make((a._data == 0) & (b._data >= 0))
-            safe_log = where(base_zero, 1.0, a).log()
-            gb = unbroadcast(where(base_zero, 0.0, g * out * safe_log), b.shape)
+            base_zero = const((a._data == 0) & (b._data >= 0))
+            with np.errstate(divide="ignore"):  # log 0 = -inf is masked out just below
+                log_a = a.log()
+            gb = unbroadcast(g * where(base_zero, 0.0, out * log_a), b.shape)
         return ga, gb
 
 
@@ -233,7 +236,11 @@ class Abs(Function):
         return xp.abs(a)
 
     def backward(self, g, out):
-        return (g * const(xp.sign(self.inputs[0]._data)),)
+        a = self.inputs[0]._data
+        sign = xp.sign(a)
+        if sign.dtype.kind == "f" and xp.isnan(sign).any():
+            sign = xp.nan_to_num(sign, nan=0.0)  # PyTorch's sgn(NaN) is 0, so no gradient reaches a NaN input
+        return (g * const(sign),)
 
 
 class Sigmoid(Function):
@@ -285,7 +292,7 @@ class ReLU(MaskedGrad):
         return xp.maximum(a, 0).astype(a.dtype, copy=False)
 
     def slope(self, a):
-        return a > 0
+        return ~(a <= 0)  # a NaN input passes the gradient through, as in PyTorch
 
 
 class LeakyReLU(MaskedGrad):
@@ -352,9 +359,12 @@ class Maximum(BinaryOp):
 
     def backward(self, g, out):
         a, b = self.inputs
-        share = (self.wins(a._data, b._data) + 0.5 * (a._data == b._data)).astype(g.dtype, copy=False)
-        return (unbroadcast(g * const(share), a.shape) if a.requires_grad else None,
-                unbroadcast(g * const(1.0 - share), b.shape) if b.requires_grad else None)
+        # Each input's gradient is dropped only where the other one wins: at a NaN both get it (PyTorch's rule).
+        tie = 0.5 * (a._data == b._data)
+        share_a = (~self.wins(b._data, a._data) - tie).astype(g.dtype, copy=False)
+        share_b = (~self.wins(a._data, b._data) - tie).astype(g.dtype, copy=False)
+        return (unbroadcast(g * const(share_a), a.shape) if a.requires_grad else None,
+                unbroadcast(g * const(share_b), b.shape) if b.requires_grad else None)
 
 
 class Minimum(Maximum):

@@ -8,7 +8,7 @@ from .. import backend
 from ..backend import xp
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from .elementwise import const
+from .elementwise import Sqrt, const, where
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
@@ -74,15 +74,26 @@ def _even_mask(a, m, dims):
     return hit / hit.sum(axis=dims, keepdims=True)
 
 
+def _even_mask_nan(a, m, dims):
+    """max()/min() share like amax, except that a NaN result shares the gradient among the NaN inputs, where
+    amax gives NaN (both as PyTorch)."""
+    hit = a == m
+    if a.dtype.kind == "f":
+        nan = xp.isnan(m)
+        if nan.any():
+            hit = xp.where(nan, xp.isnan(a), hit)
+    return hit / hit.sum(axis=dims, keepdims=True)
+
+
 def _reduce_extreme(x, dim, keepdim, largest):
     name = "max" if largest else "min"
     if dim is None:
-        return SelectReduce(normalize_dims(None, x.ndim, name), False, largest, _even_mask).apply(x)
+        return SelectReduce(normalize_dims(None, x.ndim, name), False, largest, _even_mask_nan).apply(x)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"{name}: dim must be an int, got {dim!r}")
     dims = normalize_dims(dim, x.ndim, name)
     if x.ndim == 0:  # nothing to reduce: the value itself, at index 0
-        return ValuesIndices(SelectReduce((), keepdim, largest, _even_mask).apply(x),
+        return ValuesIndices(SelectReduce((), keepdim, largest, _even_mask_nan).apply(x),
                              Tensor._make(xp.zeros((), dtype=backend.int64)))
     (axis,) = dims
     if x.shape[axis] == 0:
@@ -128,8 +139,19 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return Sum(dims, keepdim).apply(centered * centered) * (1.0 / dof if dof > 0 else float("nan"))
 
 
+class _StdSqrt(Sqrt):
+    """The square root that turns a variance into a std: where the std is 0 (a constant input) its gradient
+    is 0, not 0/0, as in PyTorch's std backward."""
+
+    def backward(self, g, out):
+        zero = out._data == 0
+        if not zero.any():
+            return super().backward(g, out)
+        return (where(const(zero), 0.0, g / (2.0 * where(const(zero), 1.0, out))),)
+
+
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
-    return var(x, dim, unbiased, keepdim, correction).sqrt()
+    return _StdSqrt().apply(var(x, dim, unbiased, keepdim, correction))
 
 
 def max(x, dim=None, keepdim=False):
@@ -187,6 +209,8 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, a):
+        if a.size == 0:  # an empty dim (or tensor): an empty result, as in PyTorch
+            return a.copy()
         e = xp.exp(a - xp.max(a, axis=self.axis, keepdims=True))  # shift by the max: exp never overflows
         return e / xp.sum(e, axis=self.axis, keepdims=True)
 
@@ -201,6 +225,8 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, a):
+        if a.size == 0:
+            return a.copy()
         shifted = a - xp.max(a, axis=self.axis, keepdims=True)
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
 
@@ -233,7 +259,15 @@ def log_softmax(x, dim=None, dtype=None):
 
 def logsumexp(x, dim, keepdim=False):
     dims = normalize_dims(dim, x.ndim, "logsumexp")
+    if any(x.shape[d] == 0 for d in dims):  # the log of an empty sum: -inf, as in PyTorch
+        with np.errstate(divide="ignore"):
+            out = x.exp().sum(dim=dims, keepdim=True).log()
+        return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
     m = amax(x, dims, keepdim=True).detach()
+    if not xp.isfinite(m._data).all():
+        # An infinite max would make x - m NaN; shift by 0 there instead (PyTorch's rule), so -inf entries give
+        # -inf and +inf entries give inf.  NaN stays NaN.
+        m = const(xp.where(xp.isinf(m._data), 0, m._data).astype(m.dtype, copy=False))
     out = (x - m).exp().sum(dim=dims, keepdim=True).log() + m
     return out if keepdim else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in dims))
 
