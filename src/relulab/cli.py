@@ -126,6 +126,24 @@ def _sweep(args):
     return 1 if result.records and failed == len(result.records) else 0
 
 
+def _play(args):
+    """A browser playground on the real engine: a local web server with the page and one worker per session."""
+    try:
+        from .play import Limits, serve
+        import starlette, uvicorn  # noqa: F401  (the play extra)
+    except ImportError as e:
+        print(f"relulab play: error: needs the play extra ({e.name} is missing): pip install 'relulab[play]'",
+              file=sys.stderr)
+        return 2
+    limits = Limits(max_sessions=args.max_sessions, max_parameters=args.max_parameters,
+                    max_steps_per_second=args.max_steps_per_second, memory_mb=args.memory_mb,
+                    idle_timeout=args.idle_timeout)
+    try:
+        return serve(host=args.host, port=args.port, open_browser=args.open, limits=limits)
+    except KeyboardInterrupt:
+        return 0
+
+
 def _updates(text):
     """--budget: a whole number of updates >= 0, or a one-line argparse error."""
     try:
@@ -234,6 +252,21 @@ def build_parser():
     sweep.add_argument("--ray", metavar="auto|ADDRESS", help="run on an existing Ray cluster through Ray Tune")
     sweep.add_argument("--scheduler", choices=("asha",), help="Tune's ASHA early stopping (with --ray)")
     sweep.set_defaults(func=_sweep)
+
+    play = sub.add_parser("play", help="a browser playground on the real engine, with the lecture's tools")
+    play.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765; 0: any free port)")
+    play.add_argument("--host", default="127.0.0.1",
+                      help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
+    play.add_argument("--open", action="store_true", help="open the page in the default browser")
+    play.add_argument("--max-sessions", type=int, default=32, help="concurrent sessions, one worker each (default 32)")
+    play.add_argument("--max-parameters", type=int, default=5000, help="largest model, in parameters (default 5000)")
+    play.add_argument("--max-steps-per-second", type=int, default=100,
+                      help="fastest update rate of one session (default 100)")
+    play.add_argument("--memory-mb", type=int, default=512, help="memory one worker may add, in MB (default 512)")
+    play.add_argument("--idle-timeout", type=float, default=120.0,
+                      help="seconds without a request before a session is closed (default 120)")
+    _add_debug(play)
+    play.set_defaults(func=_play)
 
     cv = sub.add_parser("cv", help="k-fold cross-validation: mean ± std of the validation metric")
     _add_config_args(cv)
