@@ -54,6 +54,9 @@ class Playground:
         bundle = datasets.bundle(s, self.config["data"])
         self.job = build_job(self.config, bundle, *pool_split(self.config, bundle))
         self.train_x, self.train_y = self.job.loaders["train"].dataset.tensors
+        # the full training loss is measured on its own unshuffled loader: iterating the training loader would
+        # draw from its shuffling generator and change the batches of the updates that follow
+        self._train_eval = DataLoader(self.job.loaders["train"].dataset, batch_size=1024)
         self.valid_x, self.valid_y = self.job.loaders["valid"].dataset.tensors
         self.parameters = sum(int(p.numel()) for p in self.job.model.parameters())
         if self.parameters != parameter_count(s):  # settings.parameter_count is what the limits check
@@ -148,7 +151,7 @@ class Playground:
         """One point of the live curves: the full training and validation loss (eval mode, as ``evaluate``),
         the mean minibatch gradient norm since the last point, the lr; accuracy for classification."""
         job = self.job
-        point = {"step": self.steps, "train": evaluate(job.model, job.loaders["train"], job.loss_fn)["loss"],
+        point = {"step": self.steps, "train": evaluate(job.model, self._train_eval, job.loss_fn)["loss"],
                  "valid": evaluate(job.model, job.loaders["valid"], job.loss_fn)["loss"],
                  "grad_norm": self._grad_sum / self._grad_count if self._grad_count else None, "lr": self.lr,
                  "accuracy": self.accuracy(self.valid_x, self.valid_y)}
