@@ -254,3 +254,14 @@ def test_study_on_ray_equals_local(ray_cluster):
     local = minimum_ratio_study(nets=2, train_steps=100, polish_steps=5, newton_steps=2)
     remote = minimum_ratio_study(nets=2, train_steps=100, polish_steps=5, newton_steps=2, ray=ray_cluster)
     assert [p.search.gradient_norm for p in local.points] == [p.search.gradient_norm for p in remote.points]
+
+
+def test_cv_folds_in_parallel_equal_serial(config, capsys):
+    from relulab.train import cross_validate, load_config
+    cfg = load_config(str(config))
+    serial = cross_validate(cfg, folds=3, verbose=False, workers=1)
+    parallel = cross_validate(cfg, folds=3, verbose=False, workers=2)
+    assert serial == parallel
+    assert main(["cv", str(config), "--folds", "3", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"fold {k}/3" in out for k in (1, 2, 3)) and "3-fold CV valid_loss" in out

@@ -75,7 +75,7 @@ def _predict(args):
 def _cv(args):
     from .train import cross_validate, load_config
     config = load_config(args.config, args.set)
-    cross_validate(config, folds=args.folds)
+    cross_validate(config, folds=args.folds, workers=args.workers)
     return 0
 
 
@@ -272,6 +272,7 @@ def build_parser():
     _add_config_args(cv)
     cv.add_argument("--folds", type=int, default=5)
     _add_debug(cv)
+    cv.add_argument("--workers", type=int, default=1, help="folds trained in parallel (default 1)")
     cv.set_defaults(func=_cv)
     return parser
 

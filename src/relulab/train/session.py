@@ -381,11 +381,25 @@ def predict(run_dir, data_path, out_path, which="best", target_name="tested_posi
     return pred
 
 
-def cross_validate(config, folds=5, verbose=True):
+def _fold(job):
+    """Train one CV fold: (validation metric of the final weights, its epoch, epochs run, seconds)."""
+    config, bundle, train_idx, valid_idx, metric = job
+    started = time.perf_counter()
+    built = build_job(config, bundle, train_idx, valid_idx)
+    state = run_job(built, progress=False)
+    final = state.history[-1]
+    if built.early_stopping is not None and built.early_stopping.restore_best and state.best_epoch:
+        final = state.history[state.best_epoch - 1]
+    return final[metric], final["epoch"], len(state.history), time.perf_counter() - started
+
+
+def cross_validate(config, folds=5, verbose=True, workers=1, ray=None):
     """k-fold CV (shuffled by the config's seed): per fold, standardise on its training part, train, and take
     the validation metric of the weights the run ends with (the best epoch under early stopping with
-    ``restore_best``, else the last epoch).  Returns (mean, std, per-fold values)."""
+    ``restore_best``, else the last epoch).  Returns (mean, std, per-fold values).  The folds run on ``workers``
+    local processes or a Ray cluster (``relulab.parallel``), with the same values whatever the worker count."""
     from ..data.splits import KFold, StratifiedKFold
+    from ..parallel import map_unordered
     config = resolve(config)
     bundle = load_data(config["data"])
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or not 2 <= folds <= len(bundle.y):
@@ -399,19 +413,13 @@ def cross_validate(config, folds=5, verbose=True):
         splits = list(splitter.split(_class_labels(bundle) if classification else len(bundle.y)))
     except ValueError as e:
         raise ConfigError(f"cv: cannot make {folds} folds: {e}") from None
-    scores = []
-    for k, (train_idx, valid_idx) in enumerate(splits):
-        started = time.perf_counter()
-        job = build_job(config, bundle, train_idx, valid_idx)
-        state = run_job(job, progress=False)
-        final = state.history[-1]
-        if job.early_stopping is not None and job.early_stopping.restore_best and state.best_epoch:
-            final = state.history[state.best_epoch - 1]
-        scores.append(final[metric])
+    jobs = [(config, bundle, train_idx, valid_idx, metric) for train_idx, valid_idx in splits]
+    scores = [None] * folds
+    for k, (score, epoch, epochs, seconds) in map_unordered(_fold, jobs, workers=workers, ray=ray):
+        scores[k] = score
         if verbose:
-            print(f"fold {k + 1}/{folds}: {metric} {final[metric]:.5f} at epoch {final['epoch']} "
-                  f"({len(state.history)} epochs, "
-                  f"{time.perf_counter() - started:.1f}s)", flush=True)
+            print(f"fold {k + 1}/{folds}: {metric} {score:.5f} at epoch {epoch} ({epochs} epochs, {seconds:.1f}s)",
+                  flush=True)
     mean, std = float(np.mean(scores)), float(np.std(scores))
     if verbose:
         print(f"{folds}-fold CV {metric}: {mean:.5f} ± {std:.5f}")
