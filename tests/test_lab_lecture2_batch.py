@@ -58,7 +58,8 @@ def test_judge_noise():
 def _shuffle_rows(sorted_factor, once_factor, n=5):
     """Per seed: each fixed order's test loss at factor × the reshuffled one's, with ±1 % seed noise."""
     noise = [0.01, -0.01, 0.02, -0.02, 0.0]
-    return [{"reshuffle test loss": 0.2 + 0.01 * i, "sorted test loss": (0.2 + 0.01 * i) * sorted_factor * (1 + noise[i]),
+    return [{"reshuffle test loss": 0.2 + 0.01 * i,
+             "sorted test loss": (0.2 + 0.01 * i) * sorted_factor * (1 + noise[i]),
              "once test loss": (0.2 + 0.01 * i) * once_factor * (1 - noise[i])} for i in range(n)]
 
 

@@ -91,7 +91,8 @@ def test_judge_overfitting():
 def test_grid_layout():
     grid = Grid(2, 3, 4)
     assert grid.count == 24 and grid.index(1, 2, 3) == 23
-    assert (grid.arm[grid.index(1, 0, 2)], grid.setting[grid.index(1, 0, 2)], grid.seed[grid.index(1, 0, 2)]) == (1, 0, 2)
+    m = grid.index(1, 0, 2)
+    assert (grid.arm[m], grid.setting[m], grid.seed[m]) == (1, 0, 2)
     values = np.arange(24.0)
     choice = np.array([[0, 1, 2, 0], [2, 2, 2, 2]])
     assert grid.at(values, choice).tolist() == [[0, 5, 10, 3], [20, 21, 22, 23]]

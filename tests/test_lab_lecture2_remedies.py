@@ -31,9 +31,10 @@ def test_quick_run_follows_the_method(outcomes, key):
 def test_chosen_settings_come_from_the_grids(outcomes):
     _, results = outcomes
     for row in results["remedies"].table[:-1]:
-        assert row["chosen λ"] in remedies.L2_GRID and row["chosen p"] in remedies.DROPOUT_GRID
+        assert float(row["chosen λ"]) in remedies.L2_GRID and float(row["chosen p"]) in remedies.DROPOUT_GRID
     for row in results["over_constrain"].table[:-1]:
-        assert row["chosen λ"] in remedies.CONSTRAINT_GRID and row["crushed λ"] == remedies.CONSTRAINT_GRID[-1]
+        assert float(row["chosen λ"]) in remedies.CONSTRAINT_GRID
+        assert float(row["crushed λ"]) == remedies.CONSTRAINT_GRID[-1]
 
 
 def _remedy_rows(factors, spread=0.02):

@@ -13,9 +13,9 @@ from ..autograd import grad
 from .criteria import combine, holds_on_seeds
 from .ensemble import member_cross_entropy
 from .framework import Control, Result, experiment
-from .lecture2_common import (Grid, MemberBatches, MemberLR, above_zero, copy_members, digits_split, fit, losses,
-                              outputs, plt, stack, tensor)
-from .stats import fmt, spread_row
+from .lecture2_common import (Grid, MemberBatches, MemberLR, above_zero, copy_members, digits_split, fit, label,
+                              losses, outputs, plt, stack, tensor)
+from .stats import spread_row
 
 EXPERIMENTS = []
 WIDTHS = [64, 32, 10]
@@ -57,9 +57,10 @@ def _serial_update(model, opt, loss_fn, x, y):
 
 
 def _timings(seed, rounds):
-    """Seconds per update for each batch size: the minimum over ``rounds`` interleaved rounds (each round times
-    one update per size, in a rotated order), so a busy machine only ever adds time and the minimum finds the
-    quiet moments; the batches are drawn beforehand, so drawing them is not timed.  Then the serial arm
+    """CPU seconds per update for each batch size: this thread's CPU time (time.thread_time), so the time the
+    thread waits while other processes run is not counted, and the minimum over ``rounds`` interleaved rounds
+    (each round times one update per size, in a rotated order), since a busy machine only ever adds time (cache
+    misses, interrupts); the batches are drawn beforehand, so drawing them is not timed.  Then the serial arm
     (SERIAL rows one at a time), the minimum of 3."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(TIME_ROWS, 64)).astype(np.float32)
@@ -76,15 +77,15 @@ def _timings(seed, rounds):
         _update(model, opt, loss_fn, *drawn[size][rounds])
     for r in range(rounds):
         for size in TIME_SIZES[r % len(TIME_SIZES):] + TIME_SIZES[:r % len(TIME_SIZES)]:
-            started = time.perf_counter()
+            started = time.thread_time()
             _update(model, opt, loss_fn, *drawn[size][r])
-            best[size] = min(best[size], time.perf_counter() - started)
+            best[size] = min(best[size], time.thread_time() - started)
     serial = math.inf
     for r in range(3):
         xs, ys = drawn[100][r][0][:SERIAL], drawn[100][r][1][:SERIAL]
-        started = time.perf_counter()
+        started = time.thread_time()
         _serial_update(model, opt, loss_fn, xs, ys)
-        serial = min(serial, time.perf_counter() - started)
+        serial = min(serial, time.thread_time() - started)
     return best, serial
 
 
@@ -127,7 +128,7 @@ def batch_time(ctx):
                        color="tab:orange", alpha=0.6)
     per_update.plot(TIME_SIZES, [1e3 * rows[0]["ms per update, batch 1"] / 1e3 * s for s in TIME_SIZES],
                     color="k", linestyle=":", linewidth=1, label="proportional to the batch")
-    per_update.set_ylabel("ms per update (min over rounds)")
+    per_update.set_ylabel("CPU ms per update (min over rounds)")
     per_update.legend(loc="upper left", fontsize=8)
     per_epoch.set_ylabel(f"seconds per epoch ({TIME_ROWS} rows)")
     for ax in (per_update, per_epoch):
@@ -137,8 +138,9 @@ def batch_time(ctx):
     fig.tight_layout()
     speedups = [r["per-sample speedup"] for r in rows]
     return Result(
-        method=(f"A 64→128→128→10 ReLU MLP, SGD, cross-entropy, {TIME_ROWS} random rows. Seconds per update "
-                f"(forward, backward, step) for batches {TIME_SIZES}: the minimum over {rounds} interleaved rounds "
+        method=(f"A 64→128→128→10 ReLU MLP, SGD, cross-entropy, {TIME_ROWS} random rows, one BLAS thread. CPU "
+                f"seconds per update (forward, backward, step; this thread's CPU time, so time spent waiting for "
+                f"the cores is not counted) for batches {TIME_SIZES}: the minimum over {rounds} interleaved rounds "
                 "(sizes in a rotated order each round), batches drawn beforehand. Per-sample speedup = (time per "
                 "row at batch 1) / (time per row at batch 1000); seconds per epoch = time per update × updates "
                 "per epoch. The control computes an update on 100 rows one row at a time."),
@@ -287,9 +289,9 @@ def epoch_shuffle(ctx):
 
     def row(i, arms):
         out = {"seed": seeds[i]}
-        for label, arm in arms:
-            out.update({f"{label} lr": SGD_LRS[choice[arm, i]], f"{label} train loss": float(train[arm, i]),
-                        f"{label} test loss": float(test[arm, i]), f"{label} test accuracy": float(accuracy[arm, i])})
+        for tag, arm in arms:
+            out.update({f"{tag} lr": label(SGD_LRS[choice[arm, i]]), f"{tag} train loss": float(train[arm, i]),
+                        f"{tag} test loss": float(test[arm, i]), f"{tag} test accuracy": float(accuracy[arm, i])})
         return out
     rows = [row(i, [("reshuffle", 0), ("once", 1), ("sorted", 2)]) for i in range(len(seeds))]
     verdict, because = _judge_shuffle(rows)
@@ -460,12 +462,12 @@ def batch_generalization(ctx):
 
     def row(i, labelled):
         out = {"seed": seeds[i]}
-        for label, name, arm in labelled:
+        for tag, name, arm in labelled:
             a = arms[name]
-            out.update({f"{label} lr": GEN_LRS[a["choice"][arm, i]], f"{label} updates": int(a["reached"][arm, i]),
-                        f"{label} train loss": float(a["train"][arm, i]),
-                        f"{label} test accuracy": float(a["accuracy"][arm, i]),
-                        f"{label} λmax": float(sharp[(name, arm, i)])})
+            out.update({f"{tag} lr": label(GEN_LRS[a["choice"][arm, i]]), f"{tag} updates": int(a["reached"][arm, i]),
+                        f"{tag} train loss": float(a["train"][arm, i]),
+                        f"{tag} test accuracy": float(a["accuracy"][arm, i]),
+                        f"{tag} λmax": float(sharp[(name, arm, i)])})
         return out
     small, large = f"batch {SMALL}", f"batch {LARGE}"
     rows = [row(i, [(small, small, 0), (large, large, 0)]) for i in range(len(seeds))]
@@ -479,13 +481,16 @@ def batch_generalization(ctx):
 
     pyplot = plt()
     fig, ax = pyplot.subplots(figsize=(6.5, 3.8))
-    for label, color in ((small, "tab:blue"), (large, "tab:orange")):
-        ax.scatter([r[f"{label} λmax"] for r in rows], [r[f"{label} test accuracy"] for r in rows], color=color,
-                   label=label)
+    for r in rows:  # a seed's two nets start from the same weights: join them
+        ax.plot([r[f"{small} λmax"], r[f"{large} λmax"]], [r[f"{small} test accuracy"], r[f"{large} test accuracy"]],
+                color="tab:gray", linewidth=0.8, zorder=1)
+    for tag, color in ((small, "tab:blue"), (large, "tab:orange")):
+        ax.scatter([r[f"{tag} λmax"] for r in rows], [r[f"{tag} test accuracy"] for r in rows], color=color,
+                   label=tag, zorder=2)
     ax.set_xscale("log")
     ax.set_xlabel(f"λmax of the training-loss Hessian at training loss {TARGET}")
     ax.set_ylabel("test accuracy")
-    ax.set_title("one point per seed and batch size")
+    ax.set_title("one point per seed and batch size (gray: same seed)")
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return Result(

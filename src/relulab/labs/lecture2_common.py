@@ -46,6 +46,11 @@ def digits_split(seed):
     return (x[tr], y[tr]), (x[va], y[va]), (x_test, y_test)
 
 
+def label(value):
+    """A chosen setting (lr, λ, p) as it appears in a table: text, so the summary row does not average it."""
+    return f"{value:g}"
+
+
 def tensor(array, dtype=np.float32):
     return relulab.from_numpy(np.ascontiguousarray(array, dtype=dtype))
 

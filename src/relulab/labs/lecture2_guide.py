@@ -14,9 +14,9 @@ from ..autograd import grad
 from .ensemble import member_mse
 from .framework import Control, Result, experiment
 from .criteria import combine, holds_on_seeds
-from .lecture2_common import (ADAM_LRS, Grid, MemberLR, fit, losses, masked_mse, member_net, outputs, plt, stack,
-                              tensor, wave)
-from .stats import fmt, mean_std, spread_row
+from .lecture2_common import (ADAM_LRS, Grid, MemberLR, fit, label, losses, masked_mse, member_net, outputs, plt,
+                              stack, tensor, wave)
+from .stats import fmt, spread_row
 
 EXPERIMENTS = []
 
@@ -147,7 +147,8 @@ def _deeper(seeds, init_seed, steps, progress):
 
 
 def _deeper_row(seed, shallow_lr, deep_lr, shallow_loss, deep_loss, copy_loss):
-    return {"seed": seed, "shallow lr": shallow_lr, "deep lr": deep_lr, "shallow train": float(shallow_loss),
+    return {"seed": seed, "shallow lr": label(shallow_lr), "deep lr": label(deep_lr),
+            "shallow train": float(shallow_loss),
             "deep train": float(deep_loss), "deep / shallow": float(deep_loss / shallow_loss),
             "deep copy train": float(copy_loss)}
 
@@ -256,7 +257,7 @@ def _bias(seeds, init_seed, steps, progress):
             x, y = x_arms[arm, i], train_arms[arm, i]
             design = np.hstack([x, np.ones_like(x)])
             optimum = float(np.mean((design @ np.linalg.lstsq(design, y, rcond=None)[0] - y) ** 2))
-            rows.append({"seed": seed, "linear lr": linear.lr(arm, i), "bigger lr": bigger.lr(arm, i),
+            rows.append({"seed": seed, "linear lr": label(linear.lr(arm, i)), "bigger lr": label(bigger.lr(arm, i)),
                          "variance": float(y.var()), "linear train": float(linear.train[arm, i]),
                          "linear optimum": optimum, "bigger train": float(bigger.train[arm, i]),
                          "bigger / linear": float(bigger.train[arm, i] / linear.train[arm, i])})
@@ -372,7 +373,7 @@ def _minima(seeds):
                      "local share": float(is_local.mean()),
                      "neither share": float(1 - (is_global | is_local).mean()), "global loss": best,
                      "worst end loss": float(loss[r].max()), "max |L'| at ends": float(np.abs(g[r]).max())})
-        views.append((x[r], y[r], ends[r], loss[r], grid, grid_loss, is_local))
+        views.append((x[r], y[r], ends[r], loss[r], grid, grid_loss, is_local, is_global))
     return rows[:len(seeds)], rows[len(seeds):], views[0]
 
 
@@ -396,13 +397,16 @@ def local_minima(ctx):
     verdict, because = _judge_minima(rows)
     cv, cb = _judge_minima(control_rows)
 
-    x, y, ends, loss, grid, grid_loss, is_local = view
+    x, y, ends, loss, grid, grid_loss, is_local, is_global = view
     pyplot = plt()
     fig, (surface, fit_ax) = pyplot.subplots(1, 2, figsize=(10.5, 3.8))
     surface.plot(grid, grid_loss, color="k", linewidth=1)
     surface.scatter(ends[is_local], loss[is_local], color="tab:red", zorder=3, label="ends: local minimum")
-    surface.scatter(ends[~is_local], loss[~is_local], color="tab:green", marker="x", zorder=3,
+    surface.scatter(ends[is_global], loss[is_global], color="tab:green", marker="x", zorder=3,
                     label="ends: global minimum")
+    other = ~(is_local | is_global)
+    surface.scatter(np.clip(ends[other], -5, 5), loss[other], color="tab:gray", marker="^", zorder=3,
+                    label="ends: still moving on a flat tail")
     surface.set_xlim(-5, 5)
     surface.set_xlabel("w (the bump's centre)")
     surface.set_ylabel("L(w), MSE")
@@ -410,7 +414,7 @@ def local_minima(ctx):
     surface.legend(loc="lower left", fontsize=8)
     order = np.argsort(x)
     fit_ax.scatter(x, y, s=6, color="gray", label="data")
-    for w_end, color in ((ends[is_local][:1], "tab:red"), (ends[~is_local][:1], "tab:green")):
+    for w_end, color in ((ends[is_local][:1], "tab:red"), (ends[is_global][:1], "tab:green")):
         if len(w_end):
             fit_ax.plot(x[order], np.exp(-(x[order] - w_end[0]) ** 2), color=color, label=f"fit w = {w_end[0]:.3g}")
     fit_ax.set_xlabel("x")
@@ -516,7 +520,7 @@ def _overfit_rows(seeds, arms):
         row = {"seed": seed}
         for name, (result, arm, n) in zip(ARM_NAMES, arms):
             train, test = float(result["train"][arm, i]), float(result["test"][arm, i])
-            row.update({f"n ({name})": n, f"lr ({name})": OVERFIT_LRS[result["choice"][arm, i]],
+            row.update({f"n ({name})": n, f"lr ({name})": label(OVERFIT_LRS[result["choice"][arm, i]]),
                         f"train ({name})": train, f"test ({name})": test, f"gap ({name})": test - train})
         rows.append(row)
     return rows

@@ -8,9 +8,9 @@ from .. import nn
 from .ensemble import member_mse
 from .framework import Control, Result, experiment
 from .criteria import combine, holds_on_seeds
-from .lecture2_common import Grid, MemberLR, above_zero, fit, losses, outputs, plt, stack, tensor
+from .lecture2_common import Grid, MemberLR, above_zero, fit, label, losses, outputs, plt, stack, tensor
 from .lecture2_guide import OVERFIT_NOISE, overfit_task
-from .stats import fmt, spread_row
+from .stats import spread_row
 
 EXPERIMENTS = []
 
@@ -107,7 +107,7 @@ def _remedies(seeds, init_seed, steps):
     for i, seed in enumerate(seeds):
         rows.append({"seed": seed, "baseline train": float(train[0, i]),
                      **{f"{name} test": float(real[name][i]) for name in ("baseline", *REMEDIES)},
-                     "chosen λ": L2_GRID[l2_choice[i]], "chosen p": DROPOUT_GRID[do_choice[i]]})
+                     "chosen λ": label(L2_GRID[l2_choice[i]]), "chosen p": label(DROPOUT_GRID[do_choice[i]])})
         control_rows.append({"seed": seed, **{f"{name} test": float(control[name][i])
                                               for name in ("baseline", *REMEDIES)}})
     return rows, control_rows
@@ -191,11 +191,13 @@ def _constraint(seeds, init_seed, steps):
     rows, control_rows = [], []
     for i, seed in enumerate(seeds):
         c = choice[i]
-        common = {"seed": seed, "variance": float(run["y"][i].var()), "chosen λ": CONSTRAINT_GRID[c],
+        common = {"seed": seed, "variance": float(run["y"][i].var()), "chosen λ": label(CONSTRAINT_GRID[c]),
                   "chosen train": float(table["train"][0, c, i]), "chosen test": float(table["test"][0, c, i])}
-        rows.append({**common, "unconstrained test": float(table["test"][0, 0, i]), "crushed λ": CONSTRAINT_GRID[-1],
-                     "crushed train": float(table["train"][0, -1, i]), "crushed test": float(table["test"][0, -1, i])})
-        control_rows.append({**common, "crushed λ": CONSTRAINT_GRID[c], "crushed train": float(table["train"][1, c, i]),
+        rows.append({**common, "unconstrained test": float(table["test"][0, 0, i]),
+                     "crushed λ": label(CONSTRAINT_GRID[-1]), "crushed train": float(table["train"][0, -1, i]),
+                     "crushed test": float(table["test"][0, -1, i])})
+        control_rows.append({**common, "crushed λ": label(CONSTRAINT_GRID[c]),
+                             "crushed train": float(table["train"][1, c, i]),
                              "crushed test": float(table["test"][1, c, i])})
     return rows, control_rows, run, grid, choice
 
@@ -228,9 +230,10 @@ def over_constrain(ctx):
     xs = np.linspace(-2, 2, 200)[:, None]
     out = outputs(run["model"], np.broadcast_to(xs, (run["model"].count, *xs.shape)))
     fits.scatter(x[0][:, 0], y[0][:, 0], s=10, color="gray", label="training data")
-    for s, color, label in ((0, "tab:orange", "λ = 0"), (choice[0], "tab:green", f"chosen λ = {CONSTRAINT_GRID[choice[0]]:g}"),
-                            (settings - 1, "tab:purple", f"λ = {CONSTRAINT_GRID[-1]:g}")):
-        fits.plot(xs[:, 0], out[grid.index(0, s, 0), :, 0], color=color, label=label)
+    shown = ((0, "tab:orange", "λ = 0"), (choice[0], "tab:green", f"chosen λ = {CONSTRAINT_GRID[choice[0]]:g}"),
+             (settings - 1, "tab:purple", f"λ = {CONSTRAINT_GRID[-1]:g}"))
+    for s, color, name in shown:
+        fits.plot(xs[:, 0], out[grid.index(0, s, 0), :, 0], color=color, label=name)
     fits.set_xlabel("x")
     fits.set_ylabel("y")
     fits.set_title(f"seed {seeds[0]}: three constraints")

@@ -10,7 +10,7 @@ from ..data import KFold
 from .criteria import combine, holds_on_seeds
 from .framework import Control, Result, experiment
 from .lecture2_common import plt
-from .stats import fmt, paired_difference, spread_row
+from .stats import paired_difference, spread_row
 
 EXPERIMENTS = []
 
@@ -132,7 +132,8 @@ def kfold(ctx):
     fig, (hist, ratio) = pyplot.subplots(1, 2, figsize=(10.5, 3.6))
     first = picks[seeds[0]]
     bins = np.arange(0.5, DEGREES[-1] + 1.5)
-    hist.hist([first["split"][:, 0], first["cv"][:, 0]], bins=bins, label=["one split's pick", f"{FOLDS}-fold CV's pick"])
+    hist.hist([first["split"][:, 0], first["cv"][:, 0]], bins=bins,
+              label=["one split's pick", f"{FOLDS}-fold CV's pick"])
     hist.set_xlabel("polynomial degree picked")
     hist.set_ylabel(f"data sets (seed {seeds[0]})")
     hist.legend(loc="upper right", fontsize=8)
