@@ -374,6 +374,8 @@ class Tensor:
         return self._ufunc_("add_", xp.add, other, alpha)
 
     def sub_(self, other, alpha=1):
+        from ..ops.elementwise import check_sub
+        check_sub(self, other)
         return self._ufunc_("sub_", xp.subtract, other, alpha)
 
     def mul_(self, other):

@@ -1,19 +1,44 @@
 """Bind the ops onto ``Tensor`` as methods and operators (``x.sum()``, ``a @ b``, ``a < b`` ...)."""
+import numbers
+
+import numpy as np
+
 from ..backend import xp
 from ..ops import (elementwise as E, index as I, linalg as L, rearrange as A, reduce as R, scan as C, shape as S,
                    sort as O)
 from .tensor import Tensor
 
 
-def _binary(op_cls):
+def _binary(op_cls, check=None):
     def method(self, other):
+        if check is not None:
+            check(self, other)
         a, b = E.operands(self, other)
         return op_cls().apply(a, b)
 
     def reflected(self, other):
+        if check is not None:
+            check(other, self)
         a, b = E.operands(other, self)
         return op_cls().apply(a, b)
     return method, reflected
+
+
+def _compare_promoted(ufunc):
+    """A comparison after PyTorch's promotion of both operands: int64 [16777217] == float32 [16777216.] is True,
+    as both are compared in float32; a number out of an integer dtype's range wraps first."""
+    fallback = _compare(ufunc)
+
+    def method(self, other):
+        if not isinstance(other, (Tensor, numbers.Real, np.number)):
+            return fallback(self, other)
+        a, b = E.operands(self, other)
+        try:
+            return Tensor._make(xp.asarray(ufunc(a._data, b._data)))
+        except ValueError:
+            raise RuntimeError(f"{ufunc.__name__}: shapes {tuple(self.shape)} and {tuple(b.shape)} cannot be "
+                               f"broadcast together") from None
+    return method
 
 
 def _compare(ufunc):
@@ -28,7 +53,7 @@ def _compare(ufunc):
 
 
 Tensor.__add__, Tensor.__radd__ = _binary(E.Add)
-Tensor.__sub__, Tensor.__rsub__ = _binary(E.Sub)
+Tensor.__sub__, Tensor.__rsub__ = _binary(E.Sub, E.check_sub)
 Tensor.__mul__, Tensor.__rmul__ = _binary(E.Mul)
 Tensor.__truediv__ = lambda self, other: E.true_divide(self, other)
 Tensor.__rtruediv__ = lambda self, other: E.true_divide(other, self)
@@ -41,12 +66,12 @@ Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = lambda self: E.abs(self)
 Tensor.__getitem__ = lambda self, index: I.getitem(self, index)
 
-Tensor.__lt__ = Tensor.lt = _compare(xp.less)
-Tensor.__le__ = Tensor.le = _compare(xp.less_equal)
-Tensor.__gt__ = Tensor.gt = _compare(xp.greater)
-Tensor.__ge__ = Tensor.ge = _compare(xp.greater_equal)
-Tensor.__eq__ = Tensor.eq = _compare(xp.equal)
-Tensor.__ne__ = Tensor.ne = _compare(xp.not_equal)
+Tensor.__lt__ = Tensor.lt = _compare_promoted(xp.less)
+Tensor.__le__ = Tensor.le = _compare_promoted(xp.less_equal)
+Tensor.__gt__ = Tensor.gt = _compare_promoted(xp.greater)
+Tensor.__ge__ = Tensor.ge = _compare_promoted(xp.greater_equal)
+Tensor.__eq__ = Tensor.eq = _compare_promoted(xp.equal)
+Tensor.__ne__ = Tensor.ne = _compare_promoted(xp.not_equal)
 Tensor.logical_not = lambda self: Tensor._make(xp.logical_not(self._data))
 Tensor.__invert__ = Tensor.logical_not
 Tensor.all = lambda self, dim=None, keepdim=False: Tensor._make(xp.asarray(xp.all(self._data, axis=dim, keepdims=keepdim)))

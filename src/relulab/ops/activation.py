@@ -20,7 +20,7 @@ class Hardtanh(MaskedGrad):
         return xp.clip(a, self.min_val, self.max_val).astype(a.dtype, copy=False)
 
     def slope(self, a):
-        return ~((a <= self.min_val) | (a >= self.max_val))  # NaN passes the gradient through, as in PyTorch
+        return (a > self.min_val) & (a < self.max_val)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
@@ -53,10 +53,9 @@ def erf(x):
 
 
 def elu(x, alpha=1.0, inplace=False):
-    """x for x > 0, α(eˣ − 1) otherwise.  The exponential sees x only where x ≤ 0, so it never overflows."""
-    below = x <= 0
-    negative = (where(below, x, 0.0).exp() - 1.0) * alpha
-    return where(~below, x, negative)  # a NaN takes the linear branch and its gradient, as in PyTorch
+    """x for x > 0, α(eˣ − 1) otherwise.  The exponential sees min(x, 0), so large x never overflows it."""
+    negative = (x.clamp(max=0.0).exp() - 1.0) * alpha
+    return where(x > 0, x, negative)
 
 
 def gelu(x, approximate="none"):

@@ -20,7 +20,13 @@ def scalar_tensor(value, like: Tensor) -> Tensor:
         dtype = like.dtype if like.dtype.kind == "f" else backend.get_default_dtype()
     else:
         raise TypeError(f"unsupported operand of type {type(value).__name__} for a tensor of dtype {like.dtype}")
-    return Tensor._make(xp.asarray(value, dtype=dtype))
+    try:
+        return Tensor._make(xp.asarray(value, dtype=dtype))
+    except OverflowError:  # an integer out of the tensor's range wraps around, as in PyTorch (uint8 + 300)
+        if not -2 ** 63 <= value < 2 ** 64:
+            raise RuntimeError(f"value {value} cannot be converted to {dtype} without overflow") from None
+        return Tensor._make(xp.asarray(value, dtype=np.uint64 if value >= 2 ** 63 else np.int64)
+                            .astype(dtype))
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -51,6 +57,22 @@ def operands(a, b):
         dtype = _result_dtype(a, b)
         a, b = a.to(dtype), b.to(dtype)
     return a, b
+
+
+def _is_bool(x) -> bool:
+    if isinstance(x, (Tensor, np.ndarray)):
+        return x.dtype == backend.bool_
+    return isinstance(x, (bool, np.bool_))
+
+
+def check_sub(a, b):
+    """PyTorch refuses ``-`` with a bool operand (before promotion: ``uint8 - bool`` too)."""
+    if _is_bool(a) or _is_bool(b):
+        if _is_bool(a) and _is_bool(b):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def unbroadcast(grad: Tensor, shape) -> Tensor:
@@ -188,6 +210,9 @@ class PowScalar(Function):
 
 class Neg(Function):
     def forward(self, a):
+        if a.dtype == backend.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
         return -a
 
     def backward(self, g, out):
