@@ -26,7 +26,7 @@ from .settings import Limits, SettingsError, validate
 SNAPSHOT_SECONDS = 0.2   # state refresh while training
 UNITS_SECONDS = 0.5      # hidden units' responses refresh while training (they are the largest part)
 REPLY_SECONDS = 10.0     # the pipe thread's wait for the compute thread's answer to a quick command
-TOOLS = ("hessian", "escape", "origin", "doctor")
+TOOLS = ("hessian", "escape", "doctor")  # long: run after replying "started" (θ = 0 is instant)
 EXPECTED = (SettingsError, ConfigError, PlayError, ValueError)
 
 
@@ -218,6 +218,10 @@ class Worker:
             self.layer = int(args[0])
             self._units_at = -math.inf
             return {"layer": self.layer}
+        if name == "origin":
+            self.running = False
+            pg.origin()
+            return {"done": "origin", "step": pg.steps}
         if name == "weights":
             return pg.weights()
         if name == "export":
@@ -231,8 +235,13 @@ class Worker:
             try:
                 getattr(pg, name)()
                 self._units_at = -math.inf
-            except PlayError as e:
+            except EXPECTED as e:
                 self.tool_error = {"tool": name, "message": str(e)}
+            except MemoryError:
+                self.tool_error = {"tool": name, "message": self._memory_message()}
+            except Exception as e:  # a bug: say so on the page, keep the worker alive
+                self.tool_error = {"tool": name, "message": f"internal error ({type(e).__name__}: {e}); "
+                                                            "please report it"}
             finally:
                 self.busy = None
             return {"started": name}
