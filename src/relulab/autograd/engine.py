@@ -77,7 +77,8 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
     handed_out = {id(g._data) for g in grad_outputs}  # arrays owned by the caller are copied before storing
 
     with set_grad_enabled(create_graph):
-        for node in reversed(order):
+        while order:
+            node = order.pop()  # dropping the walk's reference lets a finished activation be freed
             g = grads.pop(id(node), None)
             if g is None:
                 continue
@@ -99,6 +100,8 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
                 grads[key] = grads[key] + ig if key in grads else ig
             if not retain_graph:
                 ctx.freed = True
+                ctx.inputs = ()  # release what this op saved as soon as its gradient is out (PyTorch frees too)
+            del node, ctx, in_grads, g
 
     if inputs is not None:
         for i, (t, r) in enumerate(zip(inputs, results)):

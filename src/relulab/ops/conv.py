@@ -6,10 +6,10 @@ A convolution y = C(x, w) is bilinear, so its two gradients are convolutions too
 and by the identities <C(x,w), g> = <x, T(g,w)> = <w, W(x,g)> each of C, T and W differentiates into the other
 two.  So the three ops below write their backward in terms of each other, and Hessians of CNNs come for free.
 
-Memory: the only large temporary is the unfolded buffer ("cols"): C/groups · kh · kw rows by N · OH · OW
-columns per group, i.e. kh·kw times the (padded) input when the stride is 1.  A forward or backward product
-holds one such buffer at a time and none is kept between them (backward unfolds again), so a network's
-working memory is its activations plus one unfolded buffer.
+Memory: the only large temporary is the unfolded buffer ("cols"): C/groups · kh · kw rows by OH · OW columns
+per sample and group, i.e. kh·kw times the (padded) input when the stride is 1.  Each product runs over the
+batch in chunks whose buffer stays under ``_CHUNK_BYTES``, and none is kept between products (backward unfolds
+again), so a network's working memory is its activations plus one bounded buffer.
 No Python loop runs over pixels, batch items or channels; col2im loops over the kh·kw kernel offsets only.
 """
 import numpy as np
@@ -50,6 +50,17 @@ def fold(cols, shape, kernel, stride, dilation):
 # BLAS handles a tiny inner dimension against a very long one poorly (measured on OpenBLAS, 2 cores).
 _PER_SAMPLE_BELOW = 64
 
+# The unfolded buffer of one batch chunk stays under this many bytes: im2col memory is then bounded whatever
+# the batch size, while each chunk's GEMM stays wide enough for BLAS (a sample at 64x64 with 576-long filters
+# is ~9 MB, so such a layer runs in chunks of ~3 samples).
+_CHUNK_BYTES = 32 * 2 ** 20
+
+
+def batch_chunks(n, bytes_per_sample):
+    """Slices of the batch whose unfolded buffers fit ``_CHUNK_BYTES`` (at least one sample each)."""
+    step = max(1, min(n, _CHUNK_BYTES // max(int(bytes_per_sample), 1)))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
 
 class _ConvGeometry(Function):
     """Shared layout for the three products.  Each is a batched GEMM: per group over the stacked
@@ -61,7 +72,8 @@ class _ConvGeometry(Function):
 
     @staticmethod
     def per_sample(w_shape):
-        return w_shape[1] * w_shape[2] * w_shape[3] < _PER_SAMPLE_BELOW
+        # A 1x1 filter makes every sample's product a plain GEMM on its own pixels (no unfolding at stride 1).
+        return w_shape[1] * w_shape[2] * w_shape[3] < _PER_SAMPLE_BELOW or tuple(w_shape[2:]) == (1, 1)
 
     def _cols(self, x, w_shape):
         """Unfolded x, the one copy of the input a convolution makes: (N, G, CK, L) per sample, else
@@ -70,6 +82,8 @@ class _ConvGeometry(Function):
         kernel = w_shape[2:]
         view = unfold(x, kernel, self.stride, self.dilation)          # (N, C, kh, kw, OH, OW), no copy
         ck = (c // self.groups) * kernel[0] * kernel[1]
+        if tuple(kernel) == (1, 1) and self.stride == (1, 1):
+            return x.reshape(n, self.groups, ck, -1), view.shape[-2:]   # 1x1: x itself is the GEMM operand
         if self.per_sample(w_shape):
             return view.reshape(n, self.groups, ck, -1), view.shape[-2:]
         return view.transpose(1, 2, 3, 0, 4, 5).reshape(self.groups, ck, -1), view.shape[-2:]
@@ -80,6 +94,9 @@ class _ConvGeometry(Function):
         if self.per_sample(w_shape):
             return g.reshape(n, self.groups, o // self.groups, -1)
         return g.transpose(1, 0, 2, 3).reshape(self.groups, o // self.groups, -1)
+
+    def _chunks(self, n, rows_per_sample, cols_per_sample, itemsize):
+        return batch_chunks(n, rows_per_sample * cols_per_sample * itemsize)
 
     def _filters(self, w):
         o = w.shape[0]
@@ -103,11 +120,20 @@ class Conv2d(_ConvGeometry):
 
     def forward(self, x, w):
         n, o = x.shape[0], w.shape[0]
-        cols, (oh, ow) = self._cols(x, w.shape)
-        out = xp.matmul(self._filters(w), cols)
-        if self.per_sample(w.shape):
-            return out.reshape(n, o, oh, ow)
-        return xp.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+        kh, kw = w.shape[2:]
+        oh = out_size(x.shape[2], kh, self.stride[0], self.dilation[0])
+        ow = out_size(x.shape[3], kw, self.stride[1], self.dilation[1])
+        filters = self._filters(w)
+        out = xp.empty((n, o, oh, ow), dtype=xp.result_type(x, w))
+        for part in self._chunks(n, x.shape[1] * kh * kw, oh * ow, x.itemsize):
+            cols, _ = self._cols(x[part], w.shape)
+            y = xp.matmul(filters, cols)
+            m = part.stop - part.start
+            if self.per_sample(w.shape):
+                out[part] = y.reshape(m, o, oh, ow)
+            else:
+                out[part] = y.reshape(o, m, oh, ow).transpose(1, 0, 2, 3)
+        return out
 
     def backward(self, g, out):
         x, w = self.inputs
@@ -123,13 +149,19 @@ class Conv2dInputGrad(_ConvGeometry):
         if self.stride == (1, 1):
             return self._forward_stride1(g, w)
         n, _, oh, ow = g.shape
+        c = self.x_shape[1]
         kh, kw = w.shape[2:]
-        cols = xp.matmul(self._filters(w).transpose(0, 2, 1), self._grad_rows(g, w.shape))
-        if self.per_sample(w.shape):
-            cols = cols.reshape(n, self.x_shape[1], kh, kw, oh, ow)
-        else:
-            cols = cols.reshape(self.x_shape[1], kh, kw, n, oh, ow).transpose(3, 0, 1, 2, 4, 5)
-        return fold(cols, self.x_shape, (kh, kw), self.stride, self.dilation)
+        filters_t = self._filters(w).transpose(0, 2, 1)
+        out = xp.empty(self.x_shape, dtype=xp.result_type(g, w))
+        for part in self._chunks(n, c * kh * kw, oh * ow, g.itemsize):
+            m = part.stop - part.start
+            cols = xp.matmul(filters_t, self._grad_rows(g[part], w.shape))
+            if self.per_sample(w.shape):
+                cols = cols.reshape(m, c, kh, kw, oh, ow)
+            else:
+                cols = cols.reshape(c, kh, kw, m, oh, ow).transpose(3, 0, 1, 2, 4, 5)
+            out[part] = fold(cols, (m,) + tuple(self.x_shape[1:]), (kh, kw), self.stride, self.dilation)
+        return out
 
     def _forward_stride1(self, g, w):
         """Fold along flattened rows: widen g to the input's width W (zero columns), so that each kernel
@@ -139,24 +171,29 @@ class Conv2dInputGrad(_ConvGeometry):
         c, h, width = self.x_shape[1:]
         kh, kw = w.shape[2:]
         dh, dw = self.dilation
-        wide = xp.zeros((n, o, oh, width), dtype=g.dtype)
-        wide[..., :ow] = g
-        cols = xp.matmul(self._filters(w).transpose(0, 2, 1), self._grad_rows(wide, w.shape))
         run = oh * width
-        out = xp.zeros((n, c, h * width + (kw - 1) * dw), dtype=cols.dtype)
-        if self.per_sample(w.shape):
-            cols = cols.reshape(n, c, kh, kw, run)
-            target = out
-        else:  # (C, kh, kw, N·run): add into a (C, N, ·) view of the output
-            cols = cols.reshape(c, kh, kw, n, run)
-            target = out.transpose(1, 0, 2)
-        for i in range(kh):  # kernel offsets only
-            for j in range(kw):
-                start = i * dh * width + j * dw
-                if self.per_sample(w.shape):
-                    target[:, :, start:start + run] += cols[:, :, i, j]
-                else:
-                    target[:, :, start:start + run] += cols[:, i, j]
+        filters_t = self._filters(w).transpose(0, 2, 1)
+        out = xp.zeros((n, c, h * width + (kw - 1) * dw), dtype=xp.result_type(g, w))
+        for part in self._chunks(n, c * kh * kw, run, g.itemsize):
+            m = part.stop - part.start
+            wide = xp.zeros((m, o, oh, width), dtype=g.dtype)
+            wide[..., :ow] = g[part]
+            cols = xp.matmul(filters_t, self._grad_rows(wide, w.shape))
+            del wide
+            if self.per_sample(w.shape):
+                cols = cols.reshape(m, c, kh, kw, run)
+                target = out[part]
+            else:  # (C, kh, kw, m·run): add into a (C, m, ·) view of the output
+                cols = cols.reshape(c, kh, kw, m, run)
+                target = out[part].transpose(1, 0, 2)
+            for i in range(kh):  # kernel offsets only
+                for j in range(kw):
+                    start = i * dh * width + j * dw
+                    if self.per_sample(w.shape):
+                        target[:, :, start:start + run] += cols[:, :, i, j]
+                    else:
+                        target[:, :, start:start + run] += cols[:, i, j]
+            del cols
         return out[:, :, :h * width].reshape(self.x_shape)
 
     def backward(self, h, out):
@@ -170,10 +207,17 @@ class Conv2dWeightGrad(_ConvGeometry):
     """dw = W(x, g): each output channel's gradient against the fields it saw, summed over batch and positions."""
 
     def forward(self, x, g):
-        cols, _ = self._cols(x, self.w_shape)
-        dw = xp.matmul(self._grad_rows(g, self.w_shape), xp.swapaxes(cols, -1, -2))
-        if self.per_sample(self.w_shape):
-            dw = dw.sum(axis=0)
+        kh, kw = self.w_shape[2:]
+        dw = None
+        for part in self._chunks(x.shape[0], x.shape[1] * kh * kw, g.shape[2] * g.shape[3], x.itemsize):
+            cols, _ = self._cols(x[part], self.w_shape)
+            d = xp.matmul(self._grad_rows(g[part], self.w_shape), xp.swapaxes(cols, -1, -2))
+            del cols
+            if self.per_sample(self.w_shape):
+                d = d.sum(axis=0)
+            dw = d if dw is None else xp.add(dw, d, out=dw)
+        if dw is None:  # an empty batch
+            return xp.zeros(self.w_shape, dtype=xp.result_type(x, g))
         return dw.reshape(self.w_shape)
 
     def backward(self, k, out):
