@@ -1,8 +1,9 @@
 """Type promotion against torch 2.13 in every combination (issue 14).
 
 Operands: tensors of every dtype below with dimensions and as 0-d tensors, and Python bool/int/float scalars, on
-either side.  For + - * / and the comparisons the result dtype and values must equal torch's, and where torch
-raises (any subtraction with a bool operand) relulab raises RuntimeError too."""
+either side.  For + - * / ** and the comparisons the result dtype and values must equal torch's, and where torch
+raises (any subtraction with a bool operand, bool ** bool) relulab raises the same exception type (and for
+subtraction the same message)."""
 import operator
 
 import numpy as np
@@ -14,7 +15,7 @@ DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float3
 SCALARS = [True, 2, 1.5]
 OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
        "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
-       "ge": operator.ge}
+       "ge": operator.ge, "pow": operator.pow}
 # Values that tell dtypes apart: 2.5 is not an integer, 3 - 1 in uint8 stays positive, and the 0-d operand
 # differs from the n-d one so that comparisons give both answers.
 VALUES = {"b": [True, False], "i": [3, 1], "u": [3, 1], "f": [2.5, -1.5]}
@@ -49,8 +50,8 @@ CASES = list(_cases())
 def _run(lib, op, a, b):
     try:
         out = op(_operand(lib, a, False), _operand(lib, b, True))
-    except RuntimeError as e:
-        return "raises", str(e)
+    except (RuntimeError, NotImplementedError) as e:
+        return "raises", type(e).__name__
     return str(out.dtype).replace("torch.", ""), np.asarray(out.numpy(), dtype=np.float64)
 
 

@@ -458,8 +458,15 @@ def pow(a, b):
     if isinstance(a, Tensor) and not isinstance(b, Tensor) and isinstance(b, (numbers.Real, np.number)):
         if a.dtype.kind != "f" and isinstance(b, (float, np.floating)):
             a = a.to(backend.get_default_dtype())
+        elif a.dtype.kind == "b":  # PyTorch: bool ** True stays bool, bool ** 2 is int64
+            if isinstance(b, (bool, np.bool_)):
+                return Tensor._make(a._data.copy() if b else xp.ones_like(a._data))
+            a = a.to(backend.int64)
         return PowScalar(b).apply(a)
     a, b = operands(a, b)
+    if a.dtype.kind == "b":
+        raise NotImplementedError(f"pow: not implemented for two bool operands (shapes {tuple(a.shape)} and "
+                                  f"{tuple(b.shape)}), as in PyTorch; convert one to an integer dtype")
     return Pow().apply(a, b)
 
 
