@@ -142,11 +142,15 @@ def test_the_learning_rate_is_named_only_when_the_scan_clearly_beats_the_runs_ow
     large = learning_rate_finding(run, None, True, _Scan([(1e-5, 0.05), (1e-4, 0.44)]).search, 1.0, T)
     assert large.cause == "too large"
     close = learning_rate_finding(run, None, True, _Scan([(1e-4, 0.44), (1e-2, 0.40)]).search, 1.0, T)
-    assert close.cause is None and "not what holds this run back" in close.text
+    assert close.cause is None and "alone does not explain" in close.text
     own = learning_rate_finding(run, None, True, _Scan([(1e-4, 0.05), (1e-2, 0.40)]).search, 1.0, T)
     assert own.cause is None and "does best" in own.text
     diverged = learning_rate_finding(run, None, False, None, 1.0, T)
     assert diverged.cause == "diverged"
+    zigzag = curve_shape(0.5 + 0.2 * (-1.0) ** np.arange(60), scale=1.0)
+    bouncing = learning_rate_finding(run, zigzag, True, _Scan([(1e-5, 0.05), (1e-4, 0.44)]).search, 1.0, T)
+    assert bouncing.cause == "oscillating" and "oscillates" in bouncing.text
+    assert learning_rate_finding(run, zigzag, True, None, 1.0, T).cause == "oscillating"  # the curve alone
 
 
 # ---------------------------------------------------------------------------------------- containment

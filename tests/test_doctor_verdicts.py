@@ -85,6 +85,9 @@ CASES = {
         "optimization", lambda s: _run(s, [1, 64, 1], nn.Tanh, "SGD", 1e-4, 100, 100, lambda r: _sine(r, 100, 0.05))),
     "10x32 ReLU, Adam lr 1e-5": (
         "optimization", lambda s: _run(s, DEEP, nn.ReLU, "Adam", 1e-5, 100, 100, lambda r: _sine(r, 100, 0.05))),
+    # ... or so large that the loss bounces (an adversarial case: Adam's steps are about lr per weight) ...
+    "1-64-1 tanh, Adam lr 1 (bounces)": (
+        "optimization", lambda s: _run(s, [1, 64, 1], nn.Tanh, "Adam", 1.0, 60, 100, lambda r: _sine(r, 100, 0.05))),
     # ... and a deep sigmoid net under SGD: vanishing gradients, on a target every net here contains (a line)
     "9-layer sigmoid, SGD lr 0.01": (
         "optimization", lambda s: _run(s, [4] + [6] * 8 + [1], nn.Sigmoid, "SGD", 0.01, 50, 32,
@@ -182,6 +185,13 @@ def test_a_tiny_learning_rate_is_named_too_small(name, seed, diagnosed):
     assert d.lr_finding.best_lr >= 100 * d.budget.lr
     assert d.remedies[0].startswith("Raise the learning rate")
     assert "too small to move" in d.report()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_bouncing_loss_never_blames_a_small_learning_rate(seed, diagnosed):
+    _, d = diagnosed("1-64-1 tanh, Adam lr 1 (bounces)", seed)
+    assert d.lr_cause in (None, "oscillating", "too large"), d.report()
+    assert d.lr_finding.best_lr < d.budget.lr  # the scan's best lr is below the run's
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -46,6 +46,12 @@ class Candidate:
     def diverged(self):
         return not math.isfinite(self.train_loss)
 
+    @property
+    def tail_loss(self):
+        """The mean training loss over the last quarter of its epochs: where this lr keeps the loss, robust to
+        where an oscillating trajectory happens to stop."""
+        return tail_mean(self.curve)
+
 
 @dataclass
 class Search:
@@ -55,20 +61,24 @@ class Search:
     options: dict
     candidates: list              # in increasing lr
     updates: int                  # the full budget, in updates
+    by_tail: bool = False         # rank by ``tail_loss`` (the lr scan) rather than the final training loss
 
     @property
     def best(self):
         """The lowest final training loss among the candidates trained longest (all of them if none was)."""
         longest = max(c.updates for c in self.candidates)
         finalists = [c for c in self.candidates if c.updates == longest]
-        return min(finalists, key=lambda c: (_key(c.train_loss), c.lr))
+        return min(finalists, key=lambda c: (_key(self.score(c)), c.lr))
+
+    def score(self, candidate):
+        return candidate.tail_loss if self.by_tail else candidate.train_loss
 
     def candidate(self, lr):
         return next((c for c in self.candidates if math.isclose(c.lr, lr, rel_tol=1e-9)), None)
 
     def describe(self):
         """'1e-3: 0.41 | 3e-3: 0.12* ...' (* = trained to the full budget; others were cut at the first rung)."""
-        return " | ".join(f"{c.lr:.2g}: {c.train_loss:.4g}{'*' if c.finished else ''}" for c in self.candidates)
+        return " | ".join(f"{c.lr:.2g}: {self.score(c):.4g}{'*' if c.finished else ''}" for c in self.candidates)
 
 
 def lr_search(build, loss_fn, data, lrs, *, optimizer="Adam", options=None, updates=500, seed=0, keep=KEEP,
@@ -96,7 +106,9 @@ def lr_scan(build, loss_fn, data, lr, *, optimizer, options=None, updates=500, s
     the best other), then extended a decade at a time past the grid's edge while the edge keeps winning (at most
     ``extend`` decades), so a lr that is 1000x off is still found, then refined by the half decades either side of
     the best, unless ``settled(best_loss, control_loss)`` says the best already clearly beats the run's own lr.
-    A log-lr line search, with the run's own lr as the control.  Returns a ``Search``."""
+    A log-lr line search, with the run's own lr as the control.  The full-budget candidates are ranked by the mean
+    training loss over their last quarter of epochs (``tail_loss``), so an oscillating lr is judged by where it
+    keeps the loss, not by where it stopped.  Returns a ``Search``."""
     plan = _Plan(build, loss_fn, data, optimizer, options, updates, seed)
     trials = [plan.start(lr * f) for f in SCAN_FACTORS]
     if plan.full_epochs > plan.rung_epochs:
@@ -105,26 +117,25 @@ def lr_scan(build, loss_fn, data, lr, *, optimizer, options=None, updates=500, s
         plan.finish(min((r for r in trials if r is not control), key=lambda r: (_key(r.rung_loss), r.lr)))
     for _ in range(extend):
         finished = [r for r in trials if r.finished(plan)]
-        best = min(finished, key=lambda r: (_key(r.final_loss), r.lr))
+        best = min(finished, key=lambda r: (_key(r.tail), r.lr))
         edge = [r.lr for r in trials]
-        if not math.isfinite(best.final_loss) or best.lr not in (min(edge), max(edge)):
+        if not math.isfinite(best.tail) or best.lr not in (min(edge), max(edge)):
             break
         step = 10.0 if best.lr == max(edge) else 0.1
         trial = plan.finish(plan.start(best.lr * step))
         trials.append(trial)
-        if not _key(trial.final_loss) < _key(best.final_loss):
+        if not _key(trial.tail) < _key(best.tail):
             break
     # Refine: the half decades either side of the best, unless the run's own lr is best (then the lr is cleared).
     finished = [r for r in trials if r.finished(plan)]
-    best = min(finished, key=lambda r: (_key(r.final_loss), r.lr)) if finished else None
+    best = min(finished, key=lambda r: (_key(r.tail), r.lr)) if finished else None
     control = next((r for r in finished if math.isclose(r.lr, lr, rel_tol=1e-9)), None)
-    done = settled is not None and best is not None and control is not None and settled(best.final_loss,
-                                                                                          control.final_loss)
-    if best is not None and math.isfinite(best.final_loss) and best is not control and not done:
+    done = settled is not None and best is not None and control is not None and settled(best.tail, control.tail)
+    if best is not None and math.isfinite(best.tail) and best is not control and not done:
         for factor in (10 ** -0.5, 10 ** 0.5):
             if not any(math.isclose(r.lr, best.lr * factor, rel_tol=1e-6) for r in trials):
                 trials.append(plan.finish(plan.start(best.lr * factor)))
-    return plan.search(sorted(trials, key=lambda r: r.lr))
+    return plan.search(sorted(trials, key=lambda r: r.lr), by_tail=True)
 
 
 def epochs_for(updates, per_epoch):
@@ -139,6 +150,10 @@ class _Trial:
     def __init__(self, lr, model, optimizer, loader, state, rung_loss):
         self.lr, self.model, self.optimizer, self.loader, self.state = lr, model, optimizer, loader, state
         self.rung_loss = self.final_loss = rung_loss
+
+    @property
+    def tail(self):
+        return tail_mean([h["train_loss"] for h in self.state.history])
 
     def finished(self, plan):
         return self.state.epoch == plan.full_epochs
@@ -169,13 +184,13 @@ class _Plan:
             trial.final_loss = self.data.fit_loss(trial.model, self.loss_fn)
         return trial
 
-    def search(self, trials):
+    def search(self, trials, by_tail=False):
         with np.errstate(all="ignore"):
             candidates = [Candidate(r.lr, r.state.epoch * self.per_epoch, self.rung_epochs * self.per_epoch,
                                     r.rung_loss, r.final_loss, self.data.holdout_loss(r.model, self.loss_fn),
                                     [h["train_loss"] for h in r.state.history], r.model, r.finished(self))
                           for r in trials]
-        search = Search(self.optimizer, self.options, candidates, self.full_epochs * self.per_epoch)
+        search = Search(self.optimizer, self.options, candidates, self.full_epochs * self.per_epoch, by_tail)
         for c in candidates:  # keep only the winner's weights: the rest would hold memory for nothing
             if c is not search.best:
                 c.model = None
@@ -216,6 +231,12 @@ class DoctorData:
         if self._holdout_eval is None:
             return math.nan
         return _finite_or_inf(evaluate(model, self._holdout_eval, loss_fn)["loss"])
+
+
+def tail_mean(curve):
+    """Mean of the last quarter (at least one) of a per-epoch loss curve; inf if any of it is not finite."""
+    tail = np.asarray(curve[-max(1, len(curve) // 4):], dtype=np.float64)
+    return float(tail.mean()) if tail.size and np.isfinite(tail).all() else math.inf
 
 
 def _key(loss):

@@ -107,14 +107,16 @@ def learning_rate_finding(run, shape, finite, scan, scale, t):
             return LearningRateFinding(None, lr, best.lr, f"{optimizer} at the run's own {lr_text} does best in the "
                                        f"doctor's scan ({scan.describe()}): the lr is not what is wrong.")
         return LearningRateFinding(None, lr, None, "The run's optimizer or lr is unknown, so its lr was not scanned.")
-    # Compare at the largest number of updates both were trained for, so the comparison is fair.
+    # Compare after the same number of updates (the scan trains the run's lr and the best other to the full
+    # budget), by the mean training loss over the last quarter of it (robust to where an oscillation stops).
     both_finished = best.finished and at_run.finished
-    best_loss = best.train_loss if both_finished else best.rung_loss
-    run_loss = at_run.train_loss if both_finished else at_run.rung_loss
+    best_loss = scan.score(best) if both_finished else best.rung_loss
+    run_loss = scan.score(at_run) if both_finished else at_run.rung_loss
     updates = best.updates if both_finished else best.rung_updates
     factor = best.lr / lr
-    evidence = (f"the same architecture with {optimizer} at lr={best.lr:g} ({_times(factor)} the run's) reaches "
-                f"{best_loss:.4g} after {updates} updates, at the run's {lr_text} {run_loss:.4g}")
+    evidence = (f"the same architecture with {optimizer} at lr={best.lr:g} ({_times(factor)} the run's) keeps "
+                f"the training loss at {best_loss:.4g} over the last quarter of {updates} updates, at the run's "
+                f"{lr_text} {run_loss:.4g}")
     if beats(best_loss, run_loss, scale, t):
         if factor < 1:
             cause = "diverged" if diverged else "oscillating" if oscillating else "too large"
@@ -127,8 +129,8 @@ def learning_rate_finding(run, shape, finite, scan, scale, t):
         return LearningRateFinding("diverged", lr, best.lr, f"The loss diverged at {lr_text}: the learning rate is "
                                    f"too large (in the doctor's scan, {evidence}).")
     return LearningRateFinding(None, lr, best.lr, f"No lr of the doctor's scan clearly beats the run's own "
-                               f"({scan.describe()}; best: {evidence}): the learning rate is not what holds this "
-                               f"run back; {optimizer} itself is, at any of these learning rates.")
+                               f"({scan.describe()}; best: {evidence}): the learning rate alone does not explain "
+                               "the gap.")
 
 
 def _times(factor):
