@@ -10,7 +10,7 @@ import pytest
 import relulab
 from relulab.cli import main
 from relulab.serialization import CheckpointError, dumps, load, loads, save
-from relulab.train import RunDirectory, evaluate_run, train
+from relulab.train import ConfigError, RunDirectory, evaluate_run, train
 from runcheck import config, write_csv
 
 
@@ -213,8 +213,59 @@ def test_a_checkpoint_that_does_not_fit_the_config_names_the_file(tmp_path):
     stored = json.loads(config_path.read_text())
     stored["model"]["layers"] = ["Linear(5)", "ReLU", "Linear(1)"]
     config_path.write_text(json.dumps(stored))
+    for action in (lambda: relulab.train.resume(run.path, epochs=3, verbose=False), lambda: evaluate_run(run.path)):
+        with pytest.raises(ConfigError, match=r"config.json was edited after training began"):
+            action()
+    # A commit without the record of what it was trained on (an older relulab's) fails when restored, clearly.
+    commit = run.latest()
+    run.commits.write({k: v for k, v in commit.items() if k != "identity"}, commit.epoch)
+    run.commits.close()
     with pytest.raises(CheckpointError, match=r"commit-\d.safetensors: does not fit this run's config"):
         relulab.train.resume(run.path, epochs=3, verbose=False)
     with pytest.raises(CheckpointError, match=r"the best checkpoint does not fit the model of its config"):
         evaluate_run(run.path)
     assert RunDirectory.open(run.path).latest().epoch == 2
+
+
+def test_resume_refuses_changed_data(tmp_path):
+    data = write_csv(tmp_path)
+    run = train(config(data, epochs=2), out_dir=tmp_path / "runs", verbose=False)
+    write_csv(tmp_path, seed=1)  # same file, other rows
+    with pytest.raises(ConfigError, match=r"data.csv has changed since .* was trained on it"):
+        relulab.train.resume(run.path, epochs=3, verbose=False)
+    assert json.loads((run.path / "config.json").read_text())["epochs"] == 2
+
+
+def test_one_process_at_a_time_trains_a_run(tmp_path):
+    data = write_csv(tmp_path)
+    run = train(config(data, epochs=2), out_dir=tmp_path / "runs", verbose=False)
+    holder = RunDirectory.open(run.path)
+    holder.lock()
+    try:
+        with pytest.raises(OSError, match=r"is being trained by another process"):
+            relulab.train.resume(run.path, epochs=3, verbose=False)
+    finally:
+        holder.close()
+    relulab.train.resume(run.path, epochs=3, verbose=False)
+    assert run.latest().epoch == 3
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.pop("optimizer"), r"not a training checkpoint: it has no 'optimizer'"),
+    (lambda c: c.update(epoch="7"), r"its 'epoch' is str '7', not int"),
+    (lambda c: c.update(best_epoch=99), r"its best epoch 99 is not between 0 and its epoch 2"),
+    (lambda c: c.update(model={"0.weight": 3.0}), r"'model.0.weight' is not a tensor"),
+    (lambda c: c.update(rng=None), r"its 'rng' is NoneType"),
+])
+def test_commits_are_checked_against_the_checkpoint_schema(tmp_path, capsys, change, message):
+    data = write_csv(tmp_path)
+    run = train(config(data, epochs=2), out_dir=tmp_path / "runs", verbose=False)
+    commit = dict(run.latest())
+    change(commit)
+    run.commits.write(commit, 2)
+    run.commits.close()
+    with pytest.raises(CheckpointError, match=message):
+        run.load_checkpoint("best")
+    assert main(["evaluate", str(run.path)]) == 2
+    err = capsys.readouterr().err
+    assert "commit-" in err and "Traceback" not in err

@@ -81,6 +81,29 @@ def test_interrupting_any_write_then_resuming_equals_an_uninterrupted_run(tmp_pa
     assert not list(run.path.rglob("*.tmp"))
 
 
+@pytest.mark.parametrize("n, mode", [(1, "before"), (4, "torn")], ids=["header", "first-commit"])
+def test_killed_before_the_first_commit_resumes_from_the_start(tmp_path, data, monkeypatch, every_epoch, n, mode):
+    cfg = config(data)
+    whole = train(cfg, out_dir=tmp_path / "whole", verbose=False)
+    with monkeypatch.context() as patch:
+        _kill_at(patch, n, mode)
+        with pytest.raises(Killed):
+            train(cfg, out_dir=tmp_path / "cut", verbose=False)
+    run = RunDirectory.open(tmp_path / "cut" / "tiny")
+    assert run.latest() is None and run.history() == [] and not run.has_checkpoint("last")
+    with pytest.raises(FileNotFoundError, match="no checkpoint yet"):
+        evaluate_run(run.path)
+    resume(run.path, verbose=False)  # the seeded start is the run's state before its first epoch
+    assert_same_run(whole, run)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_diverging_run_says_so(tmp_path, data, capsys):
+    train(config(data, epochs=3, optimizer={"name": "SGD", "lr": 1e30}, model={"layers": ["Linear(1)"]}),
+          out_dir=tmp_path)
+    assert "warning: the training loss is" in capsys.readouterr().err
+
+
 def test_resume_removes_leftovers_and_truncates_metrics(tmp_path, data, every_epoch):
     cfg = config(data)
     whole = train(cfg, out_dir=tmp_path / "whole", verbose=False)

@@ -17,6 +17,7 @@ range (contiguous, inside the file), and the structure tree.  Every failure is a
 file.
 """
 import json
+import operator
 import os
 import struct
 import tempfile
@@ -50,6 +51,15 @@ class CheckpointError(ValueError):
 
 # ------------------------------------------------------------------------------------------ the tree
 _SCALAR_TYPES = {type(None), bool, int, float, str}
+_TAGGED = operator.methodcaller("startswith", "@")
+
+
+def _plain_keys(mapping):
+    """Whether a dict can be a plain JSON object: string keys, none of them starting with '@' (checked in C)."""
+    try:
+        return not any(map(_TAGGED, mapping))
+    except (AttributeError, TypeError):  # a key without .startswith: an int, say
+        return False
 
 
 def _encode(obj, where, tensors):
@@ -63,7 +73,7 @@ def _encode(obj, where, tensors):
     if kind in _SCALAR_TYPES:
         return obj
     if isinstance(obj, dict):
-        if all(type(k) is str and not k.startswith("@") for k in obj):
+        if _plain_keys(obj):
             return {k: v if type(v) in _SCALAR_TYPES else _encode(v, f"{where}.{k}" if where else k, tensors)
                     for k, v in obj.items()}
         items = []
@@ -190,11 +200,12 @@ def dumps(obj, metadata=None, pad_to=0):
     meta[_CRC_KEY] = _CRC_PLACEHOLDER
     header, chunks, offset = {"__metadata__": meta}, [], 0
     for name, array in tensors.items():
-        if array.dtype.byteorder == ">" or not array.flags.c_contiguous:
+        dtype = _NAME_OF.get(array.dtype)  # None for a big-endian array
+        if dtype is None or not array.flags.c_contiguous:
             array = np.array(array, dtype=array.dtype.newbyteorder("<"), order="C")
+            dtype = _NAME_OF[array.dtype.newbyteorder("=")]
         chunk = array.tobytes()
-        header[name] = {"dtype": _NAME_OF[array.dtype.newbyteorder("=")], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(chunk)]}
+        header[name] = {"dtype": dtype, "shape": list(array.shape), "data_offsets": [offset, offset + len(chunk)]}
         chunks.append(chunk)
         offset += len(chunk)
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")

@@ -49,8 +49,8 @@ class CommitSlots:
     def read(self):
         """The newest complete commit, or None when nothing has been committed yet.
 
-        A damaged slot is what an interrupted write leaves, and is skipped; if every slot that exists is
-        damaged, the error says what is wrong with each."""
+        A damaged slot is what an interrupted write leaves, and is skipped; if both slots are damaged, the
+        error says what is wrong with each."""
         newest, problems = None, []
         for slot, path in enumerate(self.paths):
             if not path.exists():
@@ -68,7 +68,10 @@ class CommitSlots:
                 newest = Commit(content, seq, epoch, path)
                 self._newest = (seq, slot)
         if newest is None:
-            if problems:
+            # The first commit creates slot 0 and the second slot 1, so a damaged slot 0 alone is a first
+            # commit that was cut short: nothing was committed.  Two damaged slots cannot come from one
+            # interrupted write; they are reported rather than silently trained over.
+            if problems and self.paths[1].exists():
                 raise CheckpointError(f"{self.folder}: no complete checkpoint: " + "; ".join(problems))
             self._newest = (-1, 1)
         return newest

@@ -368,6 +368,32 @@ def make_checkpoint(model, optimizer, scheduler, early_stopping, state, loaders,
     }
 
 
+_CHECKPOINT_SCHEMA = {"epoch": int, "stopped_early": bool, "best_value": (int, float), "best_epoch": int,
+                      "model": dict, "best_model": (dict, type(None)), "optimizer": dict,
+                      "scheduler": (dict, type(None)), "early_stopping": (dict, type(None)), "rng": dict}
+
+
+def check_checkpoint(checkpoint, path):
+    """A commit read back must have every part ``make_checkpoint`` writes, with the right types, and
+    tensors for weights; anything else is a ``CheckpointError`` naming the file and the part."""
+    from ..serialization import CheckpointError
+    for key, kind in _CHECKPOINT_SCHEMA.items():
+        if key not in checkpoint:
+            raise CheckpointError(f"{path}: not a training checkpoint: it has no '{key}'")
+        value = checkpoint[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            expected = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+            raise CheckpointError(f"{path}: its '{key}' is {type(value).__name__} {value!r:.60}, not {expected}")
+    for key in ("model", "best_model"):
+        weights = checkpoint[key] or {}
+        bad = next((name for name, v in weights.items() if not isinstance(v, Tensor)), None)
+        if bad is not None:
+            raise CheckpointError(f"{path}: '{key}.{bad}' is not a tensor")
+    if not 0 <= checkpoint["best_epoch"] <= checkpoint["epoch"]:
+        raise CheckpointError(f"{path}: its best epoch {checkpoint['best_epoch']} is not between 0 and its "
+                              f"epoch {checkpoint['epoch']}")
+
+
 def best_of(checkpoint):
     """The best epoch's weights in a checkpoint, or None when no epoch has been best (a NaN loss, say)."""
     if not checkpoint.get("best_epoch"):

@@ -22,7 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..serialization import write_atomic
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one process per run is then the user's to ensure
+    fcntl = None
+
+from ..serialization import CheckpointError, write_atomic
 from .commit import CommitSlots
 from .config import ConfigError, resolve, run_name
 
@@ -44,6 +49,8 @@ class RunDirectory:
         self._csv_keys = None
         self._commit_seconds = None  # what the last commit cost (None: none yet this session)
         self._trained_seconds = 0.0  # training time since the last commit
+        self._lock = None            # the open lock file while this process writes the run
+        self.identity = None         # what the run was trained on (config and data digests), put in each commit
 
     # ------------------------------------------------------------------ making and opening
     @classmethod
@@ -98,7 +105,14 @@ class RunDirectory:
     # ------------------------------------------------------------------ checkpoints
     def latest(self):
         """The newest complete commit (a dict with .epoch and .path), or None before the first epoch ends."""
-        return self.commits.read()
+        from .loop import check_checkpoint
+        commit = self.commits.read()
+        if commit is not None:
+            check_checkpoint(commit, commit.path)
+            if commit["epoch"] != commit.epoch:
+                raise CheckpointError(f"{commit.path}: its commit record says epoch {commit.epoch}, its state "
+                                      f"epoch {commit['epoch']}")
+        return commit
 
     def has_checkpoint(self, which):
         commit = self.latest()
@@ -124,6 +138,8 @@ class RunDirectory:
         return {"model": weights, "epoch": int(commit["best_epoch"]), "value": float(commit["best_value"])}
 
     def commit(self, checkpoint):
+        if self.identity is not None:
+            checkpoint = {**checkpoint, "identity": self.identity}
         self.commits.write(checkpoint, checkpoint["epoch"])
 
     def wants_commit(self, seconds):
@@ -168,8 +184,22 @@ class RunDirectory:
             records.append(record)
         return records
 
+    def lock(self):
+        """Hold the run for this process: a second process training the same run would interleave its commits.
+        The lock is the kernel's (flock), so a killed process never leaves it behind."""
+        if self._lock is not None or fcntl is None:
+            return
+        handle = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise OSError(f"{self.path} is being trained by another process; wait for it to finish") from None
+        self._lock = handle
+
     def begin(self, epoch):
         """Before ``fit`` appends to this run: its commit must be at ``epoch`` (0 for a fresh run)."""
+        self.lock()
         commit = self.latest()
         committed = commit.epoch if commit is not None else 0
         if committed != epoch:
@@ -219,6 +249,9 @@ class RunDirectory:
             for name in list(self._files):
                 self._close_file(name)
             self._csv_keys = None
+            if self._lock is not None:
+                self._lock.close()  # closing the file releases the lock
+                self._lock = None
 
     # ------------------------------------------------------------------ recovery
     def recover(self):

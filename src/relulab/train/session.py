@@ -5,9 +5,15 @@ until the whole config has been checked and everything built in memory: the data
 loss, optimizer and scheduler built and tried once (``preflight``).  A bad config or bad data leaves no
 half-made run directory, and a bad ``resume`` leaves the run as it was.
 """
+import copy
+import hashlib
+import json
+import math
 import os
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -233,6 +239,38 @@ def _preprocess_bytes(job):
     return dumps(content)
 
 
+def _identity(config):
+    """What a run is trained on, as digests: its config (but for epochs, which ``resume`` may raise, and the
+    name, output folder, log cadence and data path, which change nothing trained) and its data file's bytes."""
+    fixed = copy.deepcopy(config)
+    for key in ("epochs", "name", "out_dir"):
+        fixed.pop(key)
+    fixed["data"]["path"], fixed["train"]["log_every"] = "", 0
+    identity = {"config": hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:16], "data": ""}
+    if config["data"]["kind"] == "csv":
+        identity["data"] = hashlib.sha256(Path(config["data"]["path"]).read_bytes()).hexdigest()[:16]
+    return identity
+
+
+def _check_identity(run, commit, identity):
+    stored = commit.get("identity")
+    if not isinstance(stored, dict):  # a commit from before identities were recorded
+        return
+    if stored.get("config") != identity["config"]:
+        raise ConfigError(f"{run.path / 'config.json'} was edited after training began (its checkpoint was trained "
+                          "with other settings); only the number of epochs may change, with resume --epochs")
+    if stored.get("data") != identity["data"]:
+        raise ConfigError(f"{run.config['data']['path']} has changed since {run.path} was trained on it: resuming "
+                          "would continue on other data")
+
+
+def _warn_if_diverged(state):
+    bad = next((r for r in state.history if not math.isfinite(r["train_loss"])), None)
+    if bad is not None:
+        print(f"warning: the training loss is {bad['train_loss']} from epoch {bad['epoch']}: the run diverged "
+              "(try a lower optimizer.lr)", file=sys.stderr, flush=True)
+
+
 def train(config, out_dir=None, name=None, verbose=True, progress=None, callbacks=()):
     """Train from a config; returns the ``RunDirectory``.  The directory appears only once the config, data
     and model have all been built and tried.  ``callbacks``: ``fit`` callbacks (e.g. a sweep's reporter)."""
@@ -242,10 +280,14 @@ def train(config, out_dir=None, name=None, verbose=True, progress=None, callback
         config["data"]["path"] = os.path.abspath(config["data"]["path"])
     job = rebuild_job(config)
     files = {PREPROCESS: _preprocess_bytes(job)} if job.standardizer is not None or job.feature_names else {}
+    identity = _identity(config)
     run = RunDirectory.create(out_dir or config["out_dir"], name, config, files)
+    run.identity = identity
     if verbose:
         print(f"run directory: {run.path}", flush=True)
-    run_job(job, run, verbose=verbose, progress=progress, callbacks=callbacks)
+    state = run_job(job, run, verbose=verbose, progress=progress, callbacks=callbacks)
+    if verbose:
+        _warn_if_diverged(state)
     return run
 
 
@@ -270,8 +312,10 @@ def resume(run_dir, epochs=None, verbose=True, progress=None):
             raise ConfigError(f"resume: --epochs must be a positive integer (the total to train to), got {epochs!r}")
         config["epochs"] = int(epochs)
     job = rebuild_job(config)
+    identity = _identity(config)
     commit = run.latest()
     if commit is not None:
+        _check_identity(run, commit, identity)
         state, best = _restore(run, commit, job)
     else:  # interrupted before the first epoch ended: the seeded job is exactly the run's start
         state, best = TrainState(), None
@@ -289,10 +333,12 @@ def resume(run_dir, epochs=None, verbose=True, progress=None):
         if verbose:
             print(f"{run.path}: the run already stopped early at epoch {state.epoch}", flush=True)
         return run
+    run.lock()
     run.recover()
     if config["epochs"] != stored_epochs:
         run.write_config(config)
     if state.epoch == config["epochs"]:
+        run.close()
         if verbose:
             print(f"{run.path}: already at epoch {state.epoch} of {config['epochs']}; nothing to train", flush=True)
         return run
@@ -300,7 +346,10 @@ def resume(run_dir, epochs=None, verbose=True, progress=None):
     state.stopped_early = False
     if verbose:
         print(f"resuming {run.path} at epoch {state.epoch} of {config['epochs']}", flush=True)
-    run_job(job, run, state=state, best_weights=best, verbose=verbose, progress=progress)
+    run.identity = identity
+    state = run_job(job, run, state=state, best_weights=best, verbose=verbose, progress=progress)
+    if verbose:
+        _warn_if_diverged(state)
     return run
 
 
@@ -315,8 +364,11 @@ def _load_weights(model, checkpoint, run, which):
 def evaluate_run(run_dir, which="best"):
     """Metrics of a run's checkpoint on its train, validation and (if any) test splits."""
     run = RunDirectory.open(run_dir)
-    job = rebuild_job(run.config)
-    _load_weights(job.model, run.load_checkpoint(which), run, which)
+    config = run.config
+    job = rebuild_job(config)
+    checkpoint = run.load_checkpoint(which)
+    _check_identity(run, run.latest(), _identity(config))
+    _load_weights(job.model, checkpoint, run, which)
     return {split: evaluate(job.model, loader, job.loss_fn) for split, loader in job.loaders.items()}
 
 
