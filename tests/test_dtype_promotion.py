@@ -118,3 +118,22 @@ def test_comparison_with_non_numbers_keeps_working():
     assert (t == None).tolist() == [False, False]  # noqa: E711  (numpy's answer; torch returns False)
     assert t in [t]
     np.testing.assert_array_equal((t < np.array([1.5, 1.5])).numpy(), [True, False])
+
+
+@pytest.mark.parametrize("op", ["add_", "sub_", "mul_", "div_"])
+def test_inplace_ops_refuse_what_cannot_be_cast_back_as_torch(torch, op):
+    differing = []
+    for a, b in CASES:
+        if not isinstance(a, tuple) or (a[1] == 0 and isinstance(b, tuple) and b[1] == 1):
+            continue  # a number cannot be updated in place, and nothing broadcasts into a 0-d tensor
+        ours, theirs = (_run(lib, lambda x, y: getattr(x, op)(y), a, b) for lib in (rl, torch))
+        if ours[0] != theirs[0] or (ours[0] != "raises" and not np.allclose(ours[1], theirs[1], rtol=1e-3)):
+            differing.append((a, b, ours, theirs))
+    assert not differing, f"{op}: {len(differing)} combinations differ from torch: {differing[:5]}"
+
+
+def test_inplace_refusal_names_the_types():
+    t = rl.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="mul_: result type Float can't be cast to the desired output type Long"):
+        t.mul_(0.5)
+    np.testing.assert_array_equal(t.numpy(), [1, 2])  # nothing written

@@ -358,6 +358,9 @@ class Tensor:
     def _ufunc_(self, op, ufunc, other, alpha=1):
         """Apply ``ufunc(self, alpha * other)`` in place, writing straight into this tensor's buffer when possible."""
         self._check_inplace(op, other)
+        if self._data.dtype.kind != "f":
+            from ..ops.elementwise import check_inplace_result
+            check_inplace_result(self, other, op, ufunc is xp.true_divide)
         o = self._arr(other) if alpha == 1 else alpha * self._arr(other)
         data = self._data
         if data.flags.writeable and xp.result_type(data, o) == data.dtype:

@@ -47,6 +47,25 @@ def _result_dtype(a: Tensor, b: Tensor):
     return np.promote_types(da, db)
 
 
+_TORCH_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+                "float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def check_inplace_result(out: Tensor, other, op, true_division=False):
+    """PyTorch refuses an in-place op whose promoted result cannot be cast back into ``out`` (float into an
+    integer tensor, a number into a bool one) instead of truncating it."""
+    if out.dtype.kind == "f" or not isinstance(other, (Tensor, numbers.Real, np.number)):
+        return
+    if not isinstance(other, Tensor):
+        other = scalar_tensor(other, out)
+    result = out.dtype if out.dtype == other.dtype else _result_dtype(out, other)
+    if true_division and result.kind != "f":
+        result = backend.get_default_dtype()
+    if (result.kind == "f" and out.dtype.kind in "biu") or (result.kind in "iu" and out.dtype.kind == "b"):
+        raise RuntimeError(f"{op}: result type {_TORCH_NAMES.get(result.name, result.name)} can't be cast to the "
+                           f"desired output type {_TORCH_NAMES.get(out.dtype.name, out.dtype.name)}")
+
+
 def operands(a, b):
     """Both operands as tensors of one dtype."""
     if not isinstance(a, Tensor):
