@@ -15,7 +15,7 @@ from .ensemble import member_cross_entropy
 from .framework import Control, Result, experiment
 from .lecture2_common import (Grid, MemberBatches, MemberLR, above_zero, copy_members, digits_split, fit, label,
                               losses, outputs, plt, stack, tensor)
-from .stats import spread_row
+from .stats import fmt, spread_row
 
 EXPERIMENTS = []
 WIDTHS = [64, 32, 10]
@@ -318,7 +318,8 @@ def epoch_shuffle(ctx):
                 "same initial weights for every order; each order's lr per seed chosen on validation loss; test "
                 "cross-entropy at the end."),
         numbers={f"{a}_test_loss_median": float(np.median([r[f"{a} test loss"] for r in rows])) for a in labels},
-        verdict=verdict, because=because, table=rows + [spread_row(rows)],
+        verdict=verdict, because=f"{because}. Median test loss: " + ", ".join(
+            f"{a} {fmt(float(np.median([r[f'{a} test loss'] for r in rows])))}" for a in labels) + ".", table=rows + [spread_row(rows)],
         figures=[ctx.figure(fig, "orders")], seeds=seeds,
         settings=(f"lr from {SGD_LRS} by validation loss, per order, per seed; batch {SHUFFLE_BATCH}, momentum 0.9 "
                   f"and {epochs} epochs ({SHUFFLE_EPOCHS[0]} in --quick, {SHUFFLE_EPOCHS[1]} in full mode, for time) "
@@ -504,7 +505,10 @@ def batch_generalization(ctx):
                  for label in (small, large)} | {
                  f"{label}_lambda_max_median": float(np.median([r[f"{label} λmax"] for r in rows]))
                  for label in (small, large)},
-        verdict=verdict, because=because, table=rows + [spread_row(rows)],
+        verdict=verdict, because=f"{because}. Mean test accuracy " + ", ".join(
+            f"{t} {fmt(float(np.mean([r[f'{t} test accuracy'] for r in rows])))}" for t in (small, large)) +
+        "; median λmax " + ", ".join(f"{t} {fmt(float(np.median([r[f'{t} λmax'] for r in rows])))}"
+                                     for t in (small, large)) + ".", table=rows + [spread_row(rows)],
         figures=[ctx.figure(fig, "sharpness")], seeds=seeds,
         settings=(f"lr from {GEN_LRS} by validation loss, per batch size, per seed; the target loss {TARGET}, the "
                   f"cap of {cap} updates, momentum and the batch sizes (the previous session's) fixed a priori; "

@@ -526,6 +526,14 @@ def _overfit_rows(seeds, arms):
     return rows
 
 
+def _overfit_note(rows):
+    """What the numbers say beside the verdict: how far each size's median test loss is above the noise floor."""
+    floor = OVERFIT_NOISE ** 2
+    above = ", ".join(f"n = {n}: {fmt(float(np.median([r[f'test ({a})'] for r in rows])) - floor)}"
+                      for a, n in zip(ARM_NAMES, SIZES))
+    return f"Median test loss above the noise floor σ² = {fmt(floor)}: {above}"
+
+
 @experiment(EXPERIMENTS, "overfitting", "Overfitting grows as the training set shrinks",
             "A flexible model fits a small training set (low training loss) but not new data: the gap between test "
             "and training loss grows as the training set shrinks, and more data is the first remedy.")
@@ -557,7 +565,7 @@ def overfitting(ctx):
                 "fresh points."),
         numbers={f"gap_mean_n{n}": float(np.mean([r[f"gap ({name})"] for r in rows]))
                  for name, n in zip(("large n", "medium n", "small n"), SIZES)},
-        verdict=verdict, because=because, table=rows + [spread_row(rows)],
+        verdict=verdict, because=f"{because}. {_overfit_note(rows)}", table=rows + [spread_row(rows)],
         figures=[ctx.figure(fig, "fits")], seeds=seeds,
         settings=(f"lr from {{{', '.join(map(str, OVERFIT_LRS))}}} by validation loss, per n, per seed; "
                   f"{steps} updates ({OVERFIT_STEPS[0]} in --quick, {OVERFIT_STEPS[1]} in full mode, for time), the "

@@ -149,7 +149,9 @@ def remedies(ctx):
                  # reported beside the criterion: on how many seeds each remedy lowered the test loss at all
                  **{f"{name}_lower_on_seeds": int(sum(r[f"{name} test"] < r["baseline test"] for r in rows))
                     for name in REMEDIES}},
-        verdict=verdict, because=because, table=rows + [spread_row(rows)],
+        verdict=verdict, because=f"{because}. " + ", ".join(
+            f"{name} lowered the test loss on {sum(r[f'{name} test'] < r['baseline test'] for r in rows)} of "
+            f"{len(rows)} seeds" for name in REMEDIES) + " (beside the criterion, which asks for the interval).", table=rows + [spread_row(rows)],
         figures=[ctx.figure(fig, "test")], seeds=seeds,
         settings=(f"lr {LR}, {steps} updates ({STEPS[0]} in --quick, {STEPS[1]} in full mode, for time), the net "
                   f"and n = {N_TRAIN} fixed a priori for every arm; λ and p "
