@@ -30,6 +30,9 @@ def _compare_promoted(ufunc):
     fallback = _compare(ufunc)
 
     def method(self, other):
+        if type(other) in (float, int) and self._data.dtype.kind == "f":
+            # NumPy casts a Python number to a float array's own dtype, which is PyTorch's rule too
+            return Tensor._make(xp.asarray(ufunc(self._data, other)))
         if not isinstance(other, (Tensor, numbers.Real, np.number)):
             return fallback(self, other)
         a, b = E.operands(self, other)
