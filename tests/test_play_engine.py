@@ -131,7 +131,7 @@ def test_units_and_prediction_shapes():
     assert np.abs(np.asarray(units["maps"])).max() <= 1.0  # tanh responses
     assert page.units(3) is None
     p = np.asarray(page.prediction()["z"], dtype=float)
-    assert p.shape == (48, 48) and 0 <= p.min() <= p.max() <= 1
+    assert p.shape == (engine.GRID, engine.GRID) and 0 <= p.min() <= p.max() <= 1
     curve = Playground(validate({"data": "sin", "loss": "mse", "layers": 1, "width": 2}), LIMITS).units(1)
     assert len(curve["curves"]) == 2 and len(curve["x"]) == len(curve["curves"][0])
 

@@ -25,10 +25,10 @@ from ..utils.data import DataLoader
 from . import datasets, export
 from .settings import REBUILDS, is_classification, parameter_count
 
-GRID = 48             # the decision boundary's grid, per side
+GRID = 40             # the decision boundary's grid, per side
 UNIT_GRID = 16        # each hidden unit's response map, per side (2-D)
 CURVE_POINTS = 200    # the fitted curve's x values (1-D)
-MAX_CURVE = 1000      # loss-curve points kept; beyond, every other one is dropped
+MAX_CURVE = 400       # loss-curve points kept; beyond, every other old one is dropped
 MAX_PATH = 2000       # (w, b) points kept of a 2-parameter model's path
 SURFACE_STEPS = 41    # the L(b, w) grid, per side
 ACTIVATION_MODULES = (Sigmoid, Hardsigmoid, ReLU, Tanh)
@@ -168,6 +168,11 @@ class Playground:
             for key in self.curve:
                 self.curve[key] = [self.curve[key][i] for i in keep]
         return point
+
+    def curve_shown(self):
+        """The live curves as drawn (5 significant digits); the numbers in ``status`` keep full precision."""
+        return {key: values if key == "step" else _shown(np.array(values, dtype=np.float64))
+                for key, values in self.curve.items()}
 
     # ------------------------------------------------------------------------------------------- outputs
     def outputs(self, x):

@@ -81,8 +81,9 @@ class Worker:
         self.playground, self.error, self.tool_error = None, None, None
         self.running, self.busy, self.layer = False, None, 1
         self.version = 0
+        self.wanted = threading.Event()  # a page asked for the state since the last refresh
         self._rates = deque(maxlen=16)  # (time, steps) at each refresh: the measured update rate
-        self._units, self._units_at = None, -math.inf
+        self._units, self._units_at, self._units_version = None, -math.inf, 0
 
     # ------------------------------------------------------------------------------------------- pipe thread
     def serve(self):
@@ -95,11 +96,13 @@ class Worker:
                 except (EOFError, OSError):
                     break  # the server went away
                 if name == "state":
+                    self.wanted.set()
                     self.conn.send((rid, self.state_json))
                 elif name == "data":
                     self.conn.send((rid, self.data_json))
                 elif name == "close":
                     self.closed.set()
+                    self.commands.put(None)  # wake the compute thread at once
                     self.conn.send((rid, {"closed": True}))
                 elif self.busy is not None:
                     self.conn.send((rid, {"error": f"busy: the {self.busy} is running", "busy": self.busy}))
@@ -131,6 +134,8 @@ class Worker:
                 command = self.commands.get(timeout=wait)
             except queue.Empty:
                 command = None
+            if self.closed.is_set():
+                break
             if command is not None:
                 self._handle(*command)
                 next_step = max(next_step, time.monotonic())
@@ -142,7 +147,9 @@ class Worker:
                         self.running = False
                     # pace to the speed setting; never bank more than 50 ms of missed updates
                     next_step = max(next_step + 1.0 / self.settings["speed"], now - 0.05)
-                if now - last_publish >= SNAPSHOT_SECONDS:
+                # refresh while someone is looking: a hidden tab's session trains without drawing
+                if now - last_publish >= SNAPSHOT_SECONDS and self.wanted.is_set():
+                    self.wanted.clear()
                     self._guarded(self.playground.record_curve)
                     self._publish()
                     last_publish = now
@@ -257,8 +264,10 @@ class Worker:
             try:
                 if now - self._units_at >= UNITS_SECONDS or self._units is None:
                     self._units, self._units_at = pg.units(self.layer), now
+                    self._units_version += 1
                 self._rates.append((now, pg.steps))
-                state.update(status=pg.status(), curve=pg.curve, prediction=pg.prediction(), units=self._units,
+                state.update(status=pg.status(), curve=pg.curve_shown(), prediction=pg.prediction(), units=self._units,
+                             units_version=self._units_version,
                              surface=pg.surface(), hessian=pg.hessian_result, escape=pg.escape_result,
                              doctor=pg.doctor_result, data_version=pg.data_version, rate=self._rate())
                 if data:

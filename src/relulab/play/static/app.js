@@ -11,7 +11,7 @@ const PLOT_CONFIG = {displaylogo: false, responsive: true, modeBarButtonsToRemov
 const BASE_LAYOUT = {margin: {l: 48, r: 12, t: 8, b: 36}, font: {size: 11}, paper_bgcolor: "#fff",
   plot_bgcolor: "#fff", legend: {orientation: "h", y: 1.12, x: 0}};
 
-const app = {sid: null, limits: null, defaults: null, settings: null, version: -1, dataVersion: -1,
+const app = {drawn: {}, sid: null, limits: null, defaults: null, settings: null, version: -1, dataVersion: -1,
   data: null, running: false, busy: null, last: null, pollTimer: null, pausedAt: null, requestedHessianAt: null};
 
 // ------------------------------------------------------------------------------------------------ server calls
@@ -111,6 +111,7 @@ async function onSettingsChanged(event) {
     writeControls(settings);
     keepInUrl(settings);
     showMessage("");
+    document.getElementById("export-result").hidden = true;  // the export no longer matches the settings
     if (answer.reset) {
       app.dataVersion = -1;
       hideToolResults();
@@ -260,7 +261,9 @@ async function exportConfig() {
 }
 
 function hideToolResults() {
-  for (const id of ["hessian-result", "escape-result", "doctor-result"]) document.getElementById(id).hidden = true;
+  for (const id of ["hessian-result", "escape-result", "doctor-result", "export-result"]) {
+    document.getElementById(id).hidden = true;
+  }
 }
 
 function pythonSnippet() {
@@ -294,7 +297,7 @@ function render(state) {
   if (state.error) showMessage(state.error);
   const status = state.status;
   const runButton = document.getElementById("btn-run");
-  runButton.textContent = state.running ? "⏸ Pause" : "▶ Start";
+  runButton.textContent = state.running ? "Pause" : "Start";
   runButton.disabled = !status || !!state.busy;
   document.getElementById("btn-step").disabled = !status || !!state.busy;
   if (!status) return;
@@ -378,7 +381,15 @@ function renderCurves(state) {
     yaxis: {type: "log", title: {text: "‖∇L‖"}}}, PLOT_CONFIG);
 }
 
+function changed(part, key) {
+  // Plots redraw only when what they show has changed: the page stays light while the run goes on.
+  if (app.drawn[part] === key) return false;
+  app.drawn[part] = key;
+  return true;
+}
+
 function renderUnits(state) {
+  if (!changed("units", `${app.sid}:${state.units_version}:${app.settings.layers}`)) return;
   const select = document.getElementById("units-layer");
   const layers = app.settings.layers;
   if (select.options.length !== layers) {
@@ -444,7 +455,7 @@ function renderHessian(state) {
   else note.textContent = current ? "" : `Computed at step ${h.step}; θ has moved since (step ${s.step}).`;
   const box = document.getElementById("hessian-result");
   box.hidden = !h;
-  if (!h) return;
+  if (!h || !changed("hessian", `${app.sid}:${h.step}:${h.loss}`)) return;
   document.getElementById("h-kind").textContent = h.kind;
   document.getElementById("h-kind").dataset.value = h.kind;
   setNumber("h-positive", h.positive);
@@ -471,7 +482,7 @@ function renderEscape(state) {
   const e = state.escape;
   const box = document.getElementById("escape-result");
   box.hidden = !e;
-  if (!e) return;
+  if (!e || !changed("escape", `${app.sid}:${e.step}:${e.start_loss}:${e.loss_after}`)) return;
   const text = document.getElementById("escape-text");
   text.textContent = e.lowered
     ? `Escaped at step ${e.step}: along u (λ = ${fmt(e.eigenvalue)}), θ + ${fmt(e.eta, 3)}·u lowers L from ` +
@@ -507,7 +518,7 @@ function renderSurface(state) {
       marker: {symbol: "x", color: "#fff", size: 10, line: {color: "#212529", width: 2}}},
   ], {...BASE_LAYOUT, xaxis: {title: {text: "w"}, range: [sf.w[0], sf.w[sf.w.length - 1]]},
     yaxis: {title: {text: "b"}, range: [sf.b[0], sf.b[sf.b.length - 1]]},
-    legend: {orientation: "h", y: -0.15}}, PLOT_CONFIG);
+    legend: {orientation: "h", y: 1.08, x: 0}, margin: {l: 48, r: 12, t: 30, b: 40}}, PLOT_CONFIG);
 }
 
 function renderDoctor(state) {
@@ -525,7 +536,7 @@ function renderDoctor(state) {
   }
   const box = document.getElementById("doctor-result");
   box.hidden = !d;
-  if (!d) return;
+  if (!d || !changed("doctor", `${app.sid}:${d.step}:${d.reason}`)) return;
   document.getElementById("doctor-verdict").textContent = d.verdict;
   document.getElementById("doctor-reason").textContent = d.reason;
   const list = document.getElementById("doctor-remedies");
