@@ -7,8 +7,6 @@ import time
 
 import pytest
 
-from relulab.play.server import LOOPBACK_NAMES, bind, create_app
-
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -19,19 +17,24 @@ def require(what, available):
         pytest.skip(f"{what} is not installed")
 
 
-def require_server():
+def require_server(module_level=False):
+    """The play extra (Starlette, uvicorn) and httpx: skip without them locally, fail under CI=true."""
     try:
         import uvicorn  # noqa: F401
         import httpx  # noqa: F401
         import starlette  # noqa: F401
     except ImportError as e:
-        require(f"the play extra's {e.name}", False)
+        what = f"the play extra's {e.name} (pip install -e '.[test]')"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{what} is required under CI=true", pytrace=False)
+        pytest.skip(f"{what} is not installed", allow_module_level=module_level)
 
 
 @contextlib.contextmanager
 def live_server(limits):
     """Yields (base URL, app) of a server bound to 127.0.0.1 only; stops it and every session afterwards."""
     import uvicorn
+    from relulab.play.server import LOOPBACK_NAMES, bind, create_app
     sock = bind("127.0.0.1", 0)
     app = create_app(limits, trusted_hosts=LOOPBACK_NAMES)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

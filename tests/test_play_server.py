@@ -7,8 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-pytest.importorskip("starlette")
-pytest.importorskip("httpx")
+from play_live import require_server  # noqa: E402
+
+require_server(module_level=True)
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 but still drives httpx, which 0.27+ needs
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
