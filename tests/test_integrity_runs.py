@@ -1,5 +1,6 @@
 """Run directories survive interruption: one atomic commit per epoch, fault injection at every write point,
 a real kill -9, Ctrl-C, cleanup on resume, and the cost of checkpointing staying flat as a run grows."""
+import json
 import math
 import os
 import signal
@@ -116,6 +117,24 @@ def test_resume_removes_leftovers_and_truncates_metrics(tmp_path, data, every_ep
     assert [r["epoch"] for r in run.history()] == [1, 2, 3]
     resume(run.path, epochs=6, verbose=False)
     assert not list(run.path.rglob("*.tmp"))
+    assert_same_run(whole, run)
+
+
+def test_a_resume_killed_while_it_cleans_up_can_be_resumed_again(tmp_path, data, monkeypatch, every_epoch):
+    whole = train(config(data), out_dir=tmp_path / "whole", verbose=False)
+    run = train(config(data, epochs=3), out_dir=tmp_path / "cut", verbose=False)
+    with open(run.path / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 4, "lr"')  # a torn record, so that recover rewrites the metrics
+
+    def killed_mid_write(path, data_):
+        (path.parent / f".{path.name}.zz.tmp").write_bytes(b"half")  # what the kill leaves
+        raise Killed
+    with monkeypatch.context() as patch:
+        patch.setattr(run_module, "write_atomic", killed_mid_write)
+        with pytest.raises(Killed):
+            resume(run.path, epochs=6, verbose=False)
+    assert json.loads((run.path / "config.json").read_text())["epochs"] == 3
+    resume(run.path, epochs=6, verbose=False)
     assert_same_run(whole, run)
 
 

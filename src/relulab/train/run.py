@@ -8,10 +8,13 @@
       checkpoints/commit-0.safetensors, commit-1.safetensors
                                the last epoch's state and the best epoch's weights, one atomic commit per
                                epoch (see ``commit.py``); ``load_checkpoint("last" | "best")`` reads them
+      .lock                    held (flock) by the process that is training the run
 
-The directory appears whole: it is filled under a hidden temporary name and renamed into place.  Each epoch
-appends its record to the metrics files and then commits; so the metrics never lag behind the commit, and
-``recover`` (run by ``resume``) drops records past the commit and anything an interrupted write left behind.
+The directory appears whole: it is filled under a hidden temporary name and renamed into place.  A commit
+first appends the records of its epochs to the metrics files, then writes the checkpoint; so the metrics never
+lag behind the commit, and ``recover`` (run by ``resume``) drops records past the commit and anything an
+interrupted write left behind.  Each commit also records what the run is trained on (digests of the config and
+the data file), so ``resume`` and ``evaluate`` refuse a config.json that was edited or data that changed.
 """
 import csv
 import io

@@ -334,9 +334,13 @@ def resume(run_dir, epochs=None, verbose=True, progress=None):
             print(f"{run.path}: the run already stopped early at epoch {state.epoch}", flush=True)
         return run
     run.lock()
-    run.recover()
-    if config["epochs"] != stored_epochs:
-        run.write_config(config)
+    try:
+        run.recover()
+        if config["epochs"] != stored_epochs:
+            run.write_config(config)
+    except BaseException:
+        run.close()  # releases the lock
+        raise
     if state.epoch == config["epochs"]:
         run.close()
         if verbose:
