@@ -158,3 +158,13 @@ def test_fused_batch_norm_first_order_and_running_stats_match_torch_float32(torc
     np.testing.assert_allclose(m.bias.grad.numpy(), tm.bias.grad.numpy(), **close)
     np.testing.assert_allclose(m.running_mean.numpy(), tm.running_mean.numpy(), **close)
     np.testing.assert_allclose(m.running_var.numpy(), tm.running_var.numpy(), **close)
+
+
+@pytest.mark.parametrize("x_shape", [(3, 5), (300, 5), (2, 150, 5), (5,)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_first_order_array_backward_matches_torch(torch, x_shape, bias):
+    """Without create_graph, linear's backward runs on arrays (two layouts of the weight gradient)."""
+    arrays = [smooth(x_shape, seed=10), smooth((4, 5), seed=11)] + ([smooth((4,), seed=12)] if bias else [])
+    check_op(lambda *t: relulab.nn.functional.linear(*t), lambda *t: torch.nn.functional.linear(*t), *arrays,
+             double_backward=False)
+    check_op(lambda *t: relulab.nn.functional.linear(*t), lambda *t: torch.nn.functional.linear(*t), *arrays)

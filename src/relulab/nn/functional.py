@@ -101,6 +101,71 @@ def pad(input, pad, mode="constant", value=0.0):
     return pad2d(input, top, bottom, left, right, "zeros" if mode == "constant" else mode, value)
 
 
+def _batch_norm_composite(x, weight, bias, dims, shape, eps):
+    """Training-mode batch norm in Tensor ops: the definition the fused op's higher derivatives come from."""
+    mean = x.mean(dim=dims, keepdim=True)
+    centered = x - mean
+    out = centered / ((centered * centered).mean(dim=dims, keepdim=True) + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+class BatchNormTrain(Function):
+    """Training-mode batch norm as one op: it keeps only its input and the per-channel mean and std, not the
+    five full-size temporaries of the composite.  First-order backward is the closed form
+        dx = (g·w − mean(g·w) − x̂·mean(g·w·x̂)) / std,  dw = Σ g·x̂,  db = Σ g;
+    when a graph is being built (``create_graph``) the composite is differentiated instead, so it stays
+    differentiable to any order."""
+
+    def __init__(self, dims, shape, eps, has_weight, has_bias):
+        self.dims, self.shape, self.eps = dims, shape, eps
+        self.has_weight, self.has_bias = has_weight, has_bias
+
+    def forward(self, x, *affine):
+        scale = xp.asarray(1.0 / (x.size // x.shape[1]), dtype=x.dtype)
+        self.mean = xp.sum(x, axis=self.dims, keepdims=True) * scale
+        out = x - self.mean
+        self.var = xp.sum(out * out, axis=self.dims, keepdims=True) * scale
+        self.std = xp.sqrt(self.var + xp.asarray(self.eps, dtype=x.dtype))
+        xp.divide(out, self.std, out=out)                  # x̂, in the buffer of x − mean
+        if self.has_weight:
+            out = out * affine[0].reshape(self.shape)
+        if self.has_bias:
+            out += affine[-1].reshape(self.shape)
+        return out
+
+    def backward(self, g, out):
+        x = self.inputs[0]
+        weight = self.inputs[1] if self.has_weight else None
+        bias = self.inputs[-1] if self.has_bias else None
+        if is_grad_enabled():
+            from ..autograd.engine import run_backward
+            wanted = [t for t in self.inputs if t.requires_grad]
+            y = _batch_norm_composite(x, weight, bias, self.dims, self.shape, self.eps)
+            got = dict(zip(map(id, wanted), run_backward([y], [g], wanted, True, True, True, accumulate=False)))
+            return tuple(got.get(id(t)) for t in self.inputs)
+        ga, dims = g._data, self.dims
+        xhat = (x._data - self.mean) / self.std
+        grads = []
+        if x.requires_grad:
+            gy = ga * weight._data.reshape(self.shape) if weight is not None else ga
+            count = xp.asarray(1.0 / (ga.size // ga.shape[1]), dtype=ga.dtype)
+            gx = gy - xp.sum(gy, axis=dims, keepdims=True) * count
+            gx -= xhat * (xp.sum(gy * xhat, axis=dims, keepdims=True) * count)
+            gx /= self.std
+            grads.append(Tensor._make(gx))
+        else:
+            grads.append(None)
+        if weight is not None:
+            grads.append(Tensor._make(xp.sum(ga * xhat, axis=dims)) if weight.requires_grad else None)
+        if bias is not None:
+            grads.append(Tensor._make(xp.sum(ga, axis=dims)) if bias.requires_grad else None)
+        return tuple(grads)
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5,
                layer=None):
     """(x − mean) / sqrt(var + eps) · weight + bias per channel (dimension 1), written in Tensor ops so it
@@ -114,6 +179,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if count <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape "
                              f"{tuple(input.shape)}")
+        if input.dtype.kind == "f" and all(t is None or t.dtype == input.dtype for t in (weight, bias)):
+            fused = BatchNormTrain(dims, shape, eps, weight is not None, bias is not None)
+            out = fused.apply(*[t for t in (input, weight, bias) if t is not None])
+            if running_mean is not None:
+                with no_grad():
+                    m = momentum
+                    mean, var = Tensor._make(fused.mean), Tensor._make(fused.var)
+                    running_mean.copy_(running_mean * (1 - m) + mean.reshape(-1) * m)
+                    running_var.copy_(running_var * (1 - m) + var.reshape(-1) * (m * count / (count - 1)))
+            return out
         mean = input.mean(dim=dims, keepdim=True)
         centered = input - mean
         var = (centered * centered).mean(dim=dims, keepdim=True)

@@ -211,14 +211,16 @@ class Conv2dWeightGrad(_ConvGeometry):
         dw = None
         for part in self._chunks(x.shape[0], x.shape[1] * kh * kw, g.shape[2] * g.shape[3], x.itemsize):
             cols, _ = self._cols(x[part], self.w_shape)
-            d = xp.matmul(self._grad_rows(g[part], self.w_shape), xp.swapaxes(cols, -1, -2))
+            # (cols · gᵀ)ᵀ rather than g · colsᵀ: OpenBLAS is several times slower on the latter's layout
+            # (measured 1.1 s vs 0.25 s for 128x576 filters over 12k positions); the dot products are the same.
+            d = xp.matmul(cols, xp.swapaxes(self._grad_rows(g[part], self.w_shape), -1, -2))
             del cols
             if self.per_sample(self.w_shape):
                 d = d.sum(axis=0)
             dw = d if dw is None else xp.add(dw, d, out=dw)
         if dw is None:  # an empty batch
             return xp.zeros(self.w_shape, dtype=xp.result_type(x, g))
-        return dw.reshape(self.w_shape)
+        return xp.ascontiguousarray(xp.swapaxes(dw, -1, -2)).reshape(self.w_shape)
 
     def backward(self, k, out):
         x, g = self.inputs
