@@ -182,3 +182,18 @@ def test_check_kwargs_knows_each_classes_signature():
         check_kwargs("optimizer", optim.SGD, {"nesterov": 1})
     assert check_kwargs("optimizer", optim.SGD, {"momentum": 0.9, "nesterov": True}) == {"momentum": 0.9,
                                                                                          "nesterov": True}
+
+
+def test_arguments_for_no_scheduler_are_refused(tmp_path, data):
+    with pytest.raises(ConfigError, match=r"'scheduler.T_max' is set, but scheduler.name is 'none'.*--set scheduler=none"):
+        train(config(data, scheduler={"name": "none", "T_max": 3}), out_dir=tmp_path / "out", verbose=False)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[data]\nkind = "csv"\npath = "{data}"\n[model]\nlayers = ["Linear(1)"]\n'
+                   '[scheduler]\nname = "CosineAnnealingLR"\nT_max = 10\n')
+    assert load_config(cfg, ["scheduler=none"])["scheduler"] == {"name": "none", "interval": "epoch"}
+
+
+def test_a_test_fraction_that_leaves_no_training_digits(tmp_path):
+    with pytest.raises(ConfigError, match=r"'data.test_fraction' = 0.9999 leaves 0 of \d+ digits for training"):
+        train(resolve({"data": {"kind": "digits", "test_fraction": 0.9999}, "model": {"layers": ["Linear(10)"]},
+                       "loss": "CrossEntropyLoss"}), out_dir=tmp_path / "out", verbose=False)

@@ -294,7 +294,8 @@ def main(argv=None):
         if debug:
             traceback.print_exc()
         expected = isinstance(e, _INPUT_ERRORS)
-        message = str(e) if isinstance(e, (ValueError, OSError)) and str(e) else f"{type(e).__name__}: {e}"
+        plain = isinstance(e, (ValueError, OSError, IndexError)) and str(e)  # KeyError's str is just the quoted key
+        message = str(e) if plain else f"{type(e).__name__}: {e}"
         print(f"relulab {args.command}: error: {message}", file=sys.stderr)
         if not expected and not debug:
             print(f"relulab {args.command}: this looks like a bug in relulab; rerun with --debug for the traceback",

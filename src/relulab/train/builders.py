@@ -158,6 +158,10 @@ def build_scheduler(section, optimizer, steps_per_epoch, epochs):
     """None for name 'none'.  OneCycleLR's total_steps default to the run's length."""
     name = section["name"]
     if name in ("none", ""):
+        extra = [k for k in section if k not in ("name", "interval")]
+        if extra:  # arguments for no scheduler would be silently ignored
+            raise ConfigError(f"config key 'scheduler.{extra[0]}' is set, but scheduler.name is {name!r}; remove it "
+                              "(on the command line, --set scheduler=none drops the whole section)")
         return None
     factory = _lookup("scheduler", name, lr_scheduler, _is_scheduler)
     if name in _NEEDS_OBJECTS:

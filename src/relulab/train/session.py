@@ -59,6 +59,9 @@ def load_data(data):
         from ..data.digits import digits
         train = digits("train", test_fraction=data["test_fraction"], flatten=data["flatten"])
         test = digits("test", test_fraction=data["test_fraction"], flatten=data["flatten"])
+        if len(train) == 0 or len(test) == 0:
+            raise ConfigError(f"config key 'data.test_fraction' = {data['test_fraction']} leaves {len(train)} of "
+                              f"{len(train) + len(test)} digits for training and {len(test)} for testing")
         return DataBundle(train.features, train.targets, test.features, test.targets, source="digits")
     if kind == "views":
         from ..data.views import daily_views, window
