@@ -62,74 +62,26 @@ def diagnose(model, loss_fn, train_data, valid_data=None, history=None, *, budge
 
 def _diagnose(model, loss_fn, train_batches, valid_batches, history, run, updates, seed, valid_is_shifted,
               with_references, t, title):
-    from ...train.loop import evaluate
-    x, y = _arrays(train_batches)
-    if len(x) == 0:
-        raise ValueError("diagnose: the training data are empty")
-    output_shape = _output_shape(model, x)
-    scale = loss_scale(loss_fn, y, output_shape)
-    train_loss = _finite_or_inf(evaluate(model, train_batches, loss_fn)["loss"])
-    evidence = {"train_loss": train_loss, "loss_scale": scale, "relative_train_loss": train_loss / scale,
-                "parameters": float(parameter_count(model))}
-    if run.epochs is not None:
-        evidence["epochs"] = float(run.epochs)
-    if run.lr is not None:
-        evidence["lr"] = float(run.lr)
-    if valid_batches is not None:
-        valid_loss = _finite_or_inf(evaluate(model, valid_batches, loss_fn)["loss"])
-        evidence["valid_loss"] = valid_loss
-        evidence["valid_train_ratio"] = valid_loss / max(train_loss, 1e-12)
-    noise = nearest_neighbour_noise(loss_fn, x, y, t.noise_max_rows, seed)
-    if noise is not None:
-        evidence["noise_variance_nn"] = noise
-
-    data = _doctor_data(x, y, run.batch_size, seed, t)
-    evidence["holdout_rows"] = float(data.holdout_rows)
-    evidence["fit_loss"] = data.fit_loss(model, loss_fn)
-    if data.holdout_rows:
-        evidence["holdout_loss"] = data.holdout_loss(model, loss_fn)
+    x, y, scale, evidence, data = _measure_run(model, loss_fn, train_batches, valid_batches, run, seed, t)
     shape = curve_shape([r.get("train_loss") for r in history], scale, t) if history else None
-    doctor = {"updates": updates, "batch_size": data.batch_size, "seed": seed, "fit_rows": len(data.fit_xy[0]),
-              "holdout_rows": data.holdout_rows, "grid": f"{ADAM_GRID[0]:g}..{ADAM_GRID[-1]:g} (half decades)",
-              "keep": KEEP}
-    rung_epochs, full_epochs = epochs_for(updates, data.batches_per_epoch)
-    doctor.update(rung=rung_epochs * data.batches_per_epoch, trained=full_epochs * data.batches_per_epoch)
-    if not with_references:
-        doctor["skipped"] = "references=False or --budget 0"
+    doctor = _doctor_settings(data, updates, seed, with_references)
+    trainer = _Trainer(model, loss_fn, x, data, updates, seed)
     notes, refs, scan = [], [], None
-    arch = architecture(model)
-    in_features = int(np.prod(x.shape[1:]))
-    plans = {p[0]: p for p in reference_plans(model, in_features, output_shape)}
-    dtype = next(iter(model.parameters())).dtype if list(model.parameters()) else x.dtype
-
-    def train_plan(kind):
-        _, name, widths, activation, relation, why = plans[kind]
-        def build():
-            return build_reference(widths, activation, in_features, output_shape, arch.dropout, dtype)
-        search = lr_search(build, loss_fn, data, ADAM_GRID, updates=updates, seed=seed)
-        return _reference(kind, name, relation.startswith("contained"), relation, why, search)
-
-    def build_twin():
-        return reinitialised(model, seed)
-    can_retrain = with_references and build_twin() is not None
-    if with_references and not can_retrain:
-        notes.append("The model has a layer the doctor cannot re-initialise, so it was not retrained: only the "
-                     "reference models speak to optimization.")
-    if can_retrain:
-        search = lr_search(build_twin, loss_fn, data, ADAM_GRID, updates=updates, seed=seed)
-        refs.append(_reference("retrained", "same architecture, retrained", True, "same architecture",
-                               "a fresh seeded initialisation of the run's own model", search))
     if with_references:
-        refs += [train_plan(kind) for kind in ("linear", "shallow") if kind in plans]
+        if trainer.can_retrain:
+            refs.append(trainer.retrained())
+        else:
+            notes.append("The model has a layer the doctor cannot re-initialise, so it was not retrained: only the "
+                         "reference models speak to optimization.")
+        refs += [trainer.reference(kind) for kind in ("linear", "shallow") if kind in trainer.plans]
 
-    finite = math.isfinite(train_loss)
+    finite = math.isfinite(evidence["train_loss"])
     finding = learning_rate_finding(run, shape, finite, None, scale, t)
     verdict, reason = decide(evidence, refs, shape, finding, valid_is_shifted, t)
     if verdict == "optimization":
-        if can_retrain and run.known:
+        if with_references and trainer.can_retrain and run.known:
             # The scan names the lr as the cause, or clears it: it matters only once the verdict is optimization.
-            scan = lr_scan(build_twin, loss_fn, data, run.lr, optimizer=run.optimizer, options=run.options,
-                           updates=updates, seed=seed, settled=lambda best, own: beats(best, own, scale, t))
+            scan = trainer.scan(run, settled=lambda best, own: beats(best, own, scale, t))
             finding = learning_rate_finding(run, shape, finite, scan, scale, t)
             verdict, reason = decide(evidence, refs, shape, finding, valid_is_shifted, t)
         if with_references:
@@ -140,7 +92,7 @@ def _diagnose(model, loss_fn, train_batches, valid_batches, history, run, update
         if with_references and evidence["fit_loss"] > t.beaten_absolute * scale:
             # The bigger model tells model bias from a noise floor: needed only once optimization is ruled out, and
             # only if the loss is high enough for a clear defeat to be possible at all.
-            refs.append(train_plan("bigger"))
+            refs.append(trainer.reference("bigger"))
             verdict, reason = decide(evidence, refs, shape, finding, valid_is_shifted, t)
         elif with_references:
             doctor["skipped_bigger"] = (f"The bigger model was not trained: the model's training loss is below "
@@ -157,9 +109,85 @@ def _diagnose(model, loss_fn, train_batches, valid_batches, history, run, update
     if run.scheduler and scan is not None:
         notes.append(f"The run used the {run.scheduler} scheduler; the doctor's lr scan uses constant learning rates "
                      "starting from the run's initial lr.")
-    activations = [arch.activation_name] + [p[3].__name__ for p in plans.values()]
+    activations = [trainer.arch.activation_name] + [p[3].__name__ for p in trainer.plans.values()]
     return Diagnosis(verdict, reason, evidence, notes, remedies(verdict, finding), refs, history, run, title, t,
                      finding, scan, doctor, containment_notes(activations) if refs else [])
+
+
+def _measure_run(model, loss_fn, train_batches, valid_batches, run, seed, t):
+    """The run's own numbers: losses (all rows, the doctor's fit and held-out rows, validation), the scale, the
+    noise estimate.  Returns (x, y, scale, evidence, DoctorData)."""
+    from ...train.loop import evaluate
+    x, y = _arrays(train_batches)
+    if len(x) == 0:
+        raise ValueError("diagnose: the training data are empty")
+    scale = loss_scale(loss_fn, y, _output_shape(model, x))
+    train_loss = _finite_or_inf(evaluate(model, train_batches, loss_fn)["loss"])
+    evidence = {"train_loss": train_loss, "loss_scale": scale, "relative_train_loss": train_loss / scale,
+                "parameters": float(parameter_count(model))}
+    if run.epochs is not None:
+        evidence["epochs"] = float(run.epochs)
+    if run.lr is not None:
+        evidence["lr"] = float(run.lr)
+    if valid_batches is not None:
+        valid_loss = _finite_or_inf(evaluate(model, valid_batches, loss_fn)["loss"])
+        evidence["valid_loss"] = valid_loss
+        evidence["valid_train_ratio"] = valid_loss / max(train_loss, 1e-12)
+    noise = nearest_neighbour_noise(loss_fn, x, y, t.noise_max_rows, seed)
+    if noise is not None:
+        evidence["noise_variance_nn"] = noise
+    data = _doctor_data(x, y, run.batch_size, seed, t)
+    evidence["holdout_rows"] = float(data.holdout_rows)
+    evidence["fit_loss"] = data.fit_loss(model, loss_fn)
+    if data.holdout_rows:
+        evidence["holdout_loss"] = data.holdout_loss(model, loss_fn)
+    return x, y, scale, evidence, data
+
+
+def _doctor_settings(data, updates, seed, with_references):
+    """What the report says about the doctor's own training."""
+    rung_epochs, full_epochs = epochs_for(updates, data.batches_per_epoch)
+    doctor = {"updates": updates, "batch_size": data.batch_size, "seed": seed, "fit_rows": len(data.fit_xy[0]),
+              "holdout_rows": data.holdout_rows, "grid": f"{ADAM_GRID[0]:g}..{ADAM_GRID[-1]:g} (half decades)",
+              "keep": KEEP, "rung": rung_epochs * data.batches_per_epoch,
+              "trained": full_epochs * data.batches_per_epoch}
+    if not with_references:
+        doctor["skipped"] = "references=False or --budget 0"
+    return doctor
+
+
+class _Trainer:
+    """The doctor's own training: the retrained twin, the reference models and the lr scan, all on ``data``."""
+
+    def __init__(self, model, loss_fn, x, data, updates, seed):
+        self.model, self.loss_fn, self.data, self.updates, self.seed = model, loss_fn, data, updates, seed
+        self.output_shape = _output_shape(model, x)
+        self.in_features = int(np.prod(x.shape[1:]))
+        self.arch = architecture(model)
+        self.plans = {p[0]: p for p in reference_plans(model, self.in_features, self.output_shape)}
+        self.dtype = next(iter(model.parameters())).dtype if list(model.parameters()) else x.dtype
+        self.can_retrain = self._twin() is not None
+
+    def _twin(self):
+        return reinitialised(self.model, self.seed)
+
+    def retrained(self):
+        search = lr_search(self._twin, self.loss_fn, self.data, ADAM_GRID, updates=self.updates, seed=self.seed)
+        return _reference("retrained", "same architecture, retrained", True, "same architecture",
+                          "a fresh seeded initialisation of the run's own model", search)
+
+    def reference(self, kind):
+        _, name, widths, activation, relation, why = self.plans[kind]
+
+        def build():
+            return build_reference(widths, activation, self.in_features, self.output_shape, self.arch.dropout,
+                                   self.dtype)
+        search = lr_search(build, self.loss_fn, self.data, ADAM_GRID, updates=self.updates, seed=self.seed)
+        return _reference(kind, name, relation.startswith("contained"), relation, why, search)
+
+    def scan(self, run, settled):
+        return lr_scan(self._twin, self.loss_fn, self.data, run.lr, optimizer=run.optimizer, options=run.options,
+                       updates=self.updates, seed=self.seed, settled=settled)
 
 
 def _reference(kind, name, contained, relation, why, search):

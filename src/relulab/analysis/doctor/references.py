@@ -13,6 +13,7 @@ through its extra layers (``PASS_THROUGH``): exactly for ReLU-like activations o
 for smooth ones.  Widening is always exact: extra units with zero outgoing weights change nothing.
 """
 import copy
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -168,15 +169,17 @@ def build_reference(widths, activation, in_features, output_shape, dropout, dtyp
 
 def reinitialised(model, seed):
     """A deep copy of ``model`` with every parameter drawn afresh (seeded), or None if some layer cannot be."""
+    from ...autograd.grad_mode import no_grad
     twin = copy.deepcopy(model)
     generator = rl_random.Generator().manual_seed(seed)
+    rl_random.manual_seed(seed)  # for a custom reset_parameters() that draws from the global stream
     for module in twin.modules():
         own = [p for p in module._parameters.values() if p is not None]
         if hasattr(module, "reset_parameters"):
-            module.reset_parameters(generator=generator)
+            takes_generator = "generator" in inspect.signature(module.reset_parameters).parameters
+            module.reset_parameters(**({"generator": generator} if takes_generator else {}))
         elif isinstance(module, _BatchNorm):
             module.reset_running_stats()
-            from ...autograd.grad_mode import no_grad
             with no_grad():
                 if module.weight is not None:
                     module.weight.fill_(1.0)

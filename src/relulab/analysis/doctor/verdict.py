@@ -114,7 +114,7 @@ def learning_rate_finding(run, shape, finite, scan, scale, t):
     run_loss = scan.score(at_run) if both_finished else at_run.rung_loss
     updates = best.updates if both_finished else best.rung_updates
     factor = best.lr / lr
-    evidence = (f"the same architecture with {optimizer} at lr={best.lr:g} ({_times(factor)} the run's) keeps "
+    evidence = (f"the same architecture with {optimizer} at lr={best.lr:.2g} ({_times(factor)} the run's) keeps "
                 f"the training loss at {best_loss:.4g} over the last quarter of {updates} updates, at the run's "
                 f"{lr_text} {run_loss:.4g}")
     if beats(best_loss, run_loss, scale, t):
@@ -134,7 +134,10 @@ def learning_rate_finding(run, shape, finite, scan, scale, t):
 
 
 def _times(factor):
-    return f"{factor:g}x" if factor >= 1 else f"1/{1 / factor:g} of"
+    """3.2x, 100x, 1,000x; 1/10 of."""
+    def number(v):
+        return f"{v:,.0f}" if v >= 10 else f"{v:.2g}"
+    return f"{number(factor)}x" if factor >= 1 else f"1/{number(1 / factor)} of"
 
 
 # ---------------------------------------------------------------------------------------------------- verdict
@@ -242,7 +245,7 @@ def remedies(verdict, finding):
     if verdict == "optimization" and finding is not None and finding.named:
         if finding.best_lr is not None:
             direction = "Lower" if finding.best_lr < (finding.run_lr or 0) else "Raise"
-            out.insert(0, f"{direction} the learning rate: about {finding.best_lr:g} did best in the doctor's scan "
+            out.insert(0, f"{direction} the learning rate: about {finding.best_lr:.2g} did best in the doctor's scan "
                           f"(the run used {finding.run_lr:g}).")
         elif finding.cause in ("diverged", "oscillating", "too large"):
             out.insert(0, "Lower the learning rate (try 10x smaller), or add warmup.")
