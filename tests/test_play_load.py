@@ -8,6 +8,7 @@ measurement: every session trains (no starvation: at least 2 updates/s each), no
 import concurrent.futures
 import os
 import statistics
+import threading
 import time
 
 from play_live import live_server, require_server
@@ -15,7 +16,7 @@ from play_live import live_server, require_server
 from relulab.play.settings import Limits
 
 SESSIONS = 20
-SECONDS = 4.0
+SECONDS = 3.0
 POLL = 0.2                 # a page polls its state 5 times a second while training
 SPEED = 50                 # each session asks for 50 updates/s
 MIN_RATE = 2.0             # updates/s every session must reach
@@ -23,7 +24,8 @@ LIMITS = Limits(max_sessions=SESSIONS, max_steps_per_second=SPEED, memory_mb=256
 SETTINGS = {"data": "spirals", "points": 400, "layers": 2, "width": 8, "lr": 0.1, "speed": SPEED}
 
 
-def _session(base, index):
+def _session(base, index, ready):
+    """One page: open a session, wait for the others (``ready``), train for ``SECONDS`` while polling, pause."""
     import httpx
     with httpx.Client(base_url=base, timeout=30) as http:
         created = http.post("/api/sessions", json={"settings": {**SETTINGS, "seed": index}})
@@ -31,6 +33,7 @@ def _session(base, index):
         sid = created.json()["id"]
         while "status" not in http.get(f"/api/sessions/{sid}/state").json():
             time.sleep(0.05)
+        ready.wait()  # all 20 train at the same time
         http.post(f"/api/sessions/{sid}/control", json={"action": "start"})
         latencies, first = [], None
         end = time.monotonic() + SECONDS
@@ -49,15 +52,22 @@ def _session(base, index):
 def test_twenty_sessions_share_the_server(tmp_path):
     require_server()
     import httpx
+    begun = time.monotonic()
     with live_server(LIMITS) as (base, app):
+        serving = time.monotonic()
+        ready = threading.Barrier(SESSIONS + 1)
         with concurrent.futures.ThreadPoolExecutor(SESSIONS) as pool:
-            results = list(pool.map(lambda i: _session(base, i), range(SESSIONS)))
+            futures = [pool.submit(_session, base, i, ready) for i in range(SESSIONS)]
+            ready.wait(timeout=120)
+            opened = time.monotonic()
+            results = [f.result() for f in futures]
         with httpx.Client(base_url=base, timeout=30) as http:
             refused = http.post("/api/sessions", json={"settings": SETTINGS})
             stats = http.get("/api/stats").json()
             with concurrent.futures.ThreadPoolExecutor(SESSIONS) as pool:  # as 20 pages closing
                 list(pool.map(lambda r: httpx.post(f"{base}/api/sessions/{r[0]}/close", timeout=30), results))
             after = http.get("/api/stats").json()
+        closed = time.monotonic()
 
     rates = [rate for _, rate, _ in results]
     latencies = sorted(t for _, _, ts in results for t in ts)
@@ -76,6 +86,8 @@ def test_twenty_sessions_share_the_server(tmp_path):
           f"(PSS) total {sum(pss) + server_pss:.0f} MB for {len(workers)} workers and the server "
           f"({server_pss:.0f} MB)")
 
+    print(f"  (server start {serving - begun:.1f} s; 20 sessions opened in {opened - serving:.1f} s; trained, "
+          f"polled and closed in {closed - opened:.1f} s)")
     assert refused.status_code == 503
     assert stats["sessions"] == SESSIONS and len(workers) == SESSIONS and all(w["alive"] for w in workers)
     assert min(rates) >= MIN_RATE, rates

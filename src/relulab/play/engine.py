@@ -8,6 +8,7 @@ computed by the public API on that state: ``train.evaluate`` for the losses, ``a
 ``escape_saddle`` for the Hessian panel, ``analysis.error_surface`` for L(b, w), ``analysis.diagnose`` for the
 doctor.  Nothing here knows about threads, processes or HTTP (``worker`` does).
 """
+import inspect
 import math
 
 import numpy as np
@@ -32,6 +33,8 @@ MAX_CURVE = 400       # loss-curve points kept; beyond, every other old one is d
 MAX_PATH = 2000       # (w, b) points kept of a 2-parameter model's path
 SURFACE_STEPS = 41    # the L(b, w) grid, per side
 ACTIVATION_MODULES = (Sigmoid, Hardsigmoid, ReLU, Tanh)
+# A critical point as find_critical_point counts one: ‖∇L‖ at most its default gradient_tol.
+CRITICAL_GRADIENT = inspect.signature(analysis.find_critical_point).parameters["gradient_tol"].default
 
 
 class PlayError(ValueError):
@@ -289,7 +292,8 @@ class Playground:
             "near_zero": point.near_zero, "minimum_ratio": point.minimum_ratio, "ratio_nonzero": point.ratio_nonzero,
             "tolerance": point.tolerance, "threshold": s.threshold, "gradient_norm": point.gradient_norm,
             "loss": point.loss, "eigenvalues": point.eigenvalues.tolist(), "describe": point.describe(),
-            "parameters": self.parameters, "escapable": point.escape_direction is not None}
+            "parameters": self.parameters, "escapable": point.escape_direction is not None,
+            "critical": point.gradient_norm <= CRITICAL_GRADIENT, "critical_gradient": CRITICAL_GRADIENT}
         return self.hessian_result
 
     def escape(self):

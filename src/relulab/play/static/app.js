@@ -458,6 +458,10 @@ function renderHessian(state) {
   if (!h || !changed("hessian", `${app.sid}:${h.step}:${h.loss}`)) return;
   document.getElementById("h-kind").textContent = h.kind;
   document.getElementById("h-kind").dataset.value = h.kind;
+  document.getElementById("h-critical").textContent = h.critical
+    ? `A critical point: ‖∇L‖ = ${fmt(h.gradient_norm, 3)} ≤ ${h.critical_gradient}.`
+    : `Not a critical point (‖∇L‖ = ${fmt(h.gradient_norm, 3)} > ${h.critical_gradient}, find_critical_point's ` +
+      "bar): the verdict describes the curvature at θ, as classify does, not a minimum or saddle of L.";
   setNumber("h-positive", h.positive);
   setNumber("h-negative", h.negative);
   setNumber("h-zero", h.near_zero);
