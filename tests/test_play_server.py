@@ -100,6 +100,9 @@ def test_a_session_trains_in_its_own_worker_and_closing_frees_it(client):
     paused = _wait(client, sid, lambda s: not s["running"])["status"]["step"]
     time.sleep(0.3)
     assert _state(client, sid)["status"]["step"] == paused
+    client.post(f"/api/sessions/{sid}/control", json={"action": "reset"})
+    reset = _wait(client, sid, lambda s: s["status"]["step"] == 0)
+    assert reset["curve"]["train"] == state["curve"]["train"][:1]  # the same seeded start
     data = client.get(f"/api/sessions/{sid}/data").json()
     assert len(data["train"]["x"]) == state["status"]["train_rows"]
     assert client.delete(f"/api/sessions/{sid}").json() == {"closed": True}

@@ -69,6 +69,8 @@ def test_model_size_limit_counts_every_parameter():
 def test_limits_must_be_positive():
     with pytest.raises(ValueError, match="max_sessions"):
         Limits(max_sessions=0)
+    with pytest.raises(ValueError, match="memory_mb must be at least 64"):
+        Limits(memory_mb=10)
 
 
 def test_play_binds_loopback_by_default():

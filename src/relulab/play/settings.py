@@ -21,6 +21,9 @@ SCHEDULES = ("constant", "decay", "warmup")
 REBUILDS = ("data", "points", "noise", "valid", "seed", "layers", "width", "activation", "loss", "dropout")
 
 
+MIN_MEMORY_MB = 64
+
+
 class SettingsError(ValueError):
     """A setting the page sent is unknown or out of range; the message names the key."""
 
@@ -44,6 +47,9 @@ class Limits:
         for name, value in asdict(self).items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise ValueError(f"play limits: {name} must be a positive number, got {value!r}")
+        if self.memory_mb < MIN_MEMORY_MB:
+            raise ValueError(f"play limits: memory_mb must be at least {MIN_MEMORY_MB} (a worker's threads and "
+                             f"arrays need that much room), got {self.memory_mb}")
 
     def as_dict(self):
         return asdict(self)
