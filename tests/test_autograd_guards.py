@@ -19,6 +19,7 @@ SAVES_OUTPUT = {
     "prod": (lambda x: x.prod(), lambda x: x.prod()),
     "norm": (lambda x: x.norm(), lambda x: x.norm()),
     "amax": (lambda x: x.amax(), lambda x: x.amax()),
+    "max": (lambda x: x.max(), lambda x: x.max()),
 }
 VALUES = [0.5, 1.0, 2.0]
 
@@ -54,7 +55,8 @@ def test_inplace_change_to_a_saved_output_raises_as_in_torch(torch, name, how):
     got = _outcome(rl, rl_fn, how)
     assert got is not None, f"{name}: an in-place change to its output went unnoticed"
     assert "one of the variables needed for gradient computation has been modified by an inplace operation" in got
-    op = {"log_softmax": "LogSoftmax", "amax": "SelectReduce", "norm": "EuclideanNorm"}.get(name, name.capitalize())
+    op = {"log_softmax": "LogSoftmax", "amax": "SelectReduce", "max": "SelectReduce",
+          "norm": "EuclideanNorm"}.get(name, name.capitalize())
     assert got.startswith(op) and f"{op}Backward" in got and "at version" in got and "expected version 0" in got
 
 
@@ -66,6 +68,35 @@ def test_sigmoid_does_not_give_wrong_gradients_after_an_inplace_change():
         y.mul_(3.0)
     with pytest.raises(RuntimeError, match=r"Sigmoid.*is at version 1; expected version 0"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_values_of_max_over_a_dim_may_change_as_in_torch(torch, name):
+    # max(dim) sends the gradient to the saved index, so torch lets its values change; so does relulab.
+    def run(lib):
+        x = lib.tensor([[1.0, 3.0], [4.0, 2.0]], dtype=lib.float64, requires_grad=True)
+        v = getattr(x, name)(1).values
+        with lib.no_grad():
+            v.mul_(2.0)
+        v.sum().backward()
+        return x.grad.numpy()
+    np.testing.assert_array_equal(run(rl), run(torch))
+
+
+@pytest.mark.parametrize("exponent_grad", [False, True])
+def test_tensor_pow_output_is_checked_whichever_input_needs_a_gradient(torch, exponent_grad):
+    def run(lib):
+        x = lib.tensor([0.5, 2.0], dtype=lib.float64, requires_grad=True)
+        y = lib.tensor([2.0, 3.0], dtype=lib.float64, requires_grad=exponent_grad)
+        z = x ** y
+        with lib.no_grad():
+            z.add_(1.0)
+        try:
+            z.sum().backward()
+        except RuntimeError:
+            return "raises"
+        return "passes"
+    assert run(rl) == run(torch) == "raises"
 
 
 def test_output_not_read_by_mul_backward_may_change_as_in_torch(torch):

@@ -105,7 +105,9 @@ def _reduce_extreme(x, dim, keepdim, largest):
         xp.put_along_axis(onehot, idx, True, axis=axis)
         return onehot
 
-    values = SelectReduce(dims, keepdim, largest, first_hit).apply(x)
+    op = SelectReduce(dims, keepdim, largest, first_hit)
+    op.saves_output = False  # the gradient goes to the saved index, whatever the values became (as torch)
+    values = op.apply(x)
     indices = idx if keepdim else xp.squeeze(idx, axis=axis)
     return ValuesIndices(values, Tensor._make(indices.astype(backend.int64)))
 
