@@ -30,9 +30,10 @@ def _modify(lib, y, how):
             y.mul_(2.0)
     elif how == "detach":
         y.detach().add_(1.0)
-    else:  # a view of the output
+    else:  # through a view of the output (a 0-d output has no slice: a reshape is its view)
         with lib.no_grad():
-            y.reshape(-1)[0:1].mul_(3.0) if y.ndim else y.detach().mul_(3.0)
+            view = y.reshape(-1)[0:1] if y.ndim else y.reshape(1)
+            view.mul_(3.0)
 
 
 def _outcome(lib, fn, how):
