@@ -96,8 +96,8 @@ def test_a_students_session(browser, artifacts, tmp_path):
         before = int(page.inner_text("#st-step"))
         page.select_option("#optimizer", "momentum")
         page.wait_for_function("() => window.location.search.includes('optimizer=momentum')")
-        page.wait_for_function("() => app.last.settings.optimizer === 'momentum' && app.last.status.switches.length")
-        switch = page.evaluate("() => app.last.status.switches[0]")
+        switch = page.wait_for_function(
+            "() => app.last.settings.optimizer === 'momentum' && app.last.status.switches[0]").json_value()
         assert switch["what"] == "optimizer adam → momentum" and switch["step"] >= before  # not restarted
         page.wait_for_function("s => app.last.status.step > s + 20", arg=switch["step"])
         mark("switched")

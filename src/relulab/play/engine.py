@@ -260,7 +260,7 @@ class Playground:
         if not self.two_parameters:
             return None
         path = np.asarray(self.path)
-        if self._surface is None or not _inside(path[-1], self._surface["box"]):
+        if self._surface is None or not _inside(path, self._surface["box"]):
             x, y = self.train_x.numpy()[:, 0].astype(np.float64), self.train_y.numpy()[:, 0].astype(np.float64)
             w_best, b_best = np.polyfit(x, y, 1)
             corners = np.vstack([path, [[w_best, b_best]]])
@@ -400,6 +400,8 @@ def _shown(values):
         [[v if math.isfinite(v) else None for v in row] for row in rounded.tolist()]
 
 
-def _inside(point, box):
+def _inside(path, box):
+    """Whether every (w, b) of the path lies in the box (a point may have left it and come back)."""
     (w0, w1), (b0, b1) = box
-    return w0 <= point[0] <= w1 and b0 <= point[1] <= b1
+    return bool(w0 <= path[:, 0].min() and path[:, 0].max() <= w1 and b0 <= path[:, 1].min() and
+                path[:, 1].max() <= b1)

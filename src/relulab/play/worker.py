@@ -23,7 +23,8 @@ from ..train.config import ConfigError
 from .engine import PlayError, Playground
 from .settings import Limits, SettingsError, validate
 
-SNAPSHOT_SECONDS = 0.2   # state refresh while training
+SNAPSHOT_SECONDS = 0.2   # state refresh while training (and a page asks for it)
+CURVE_SECONDS = 0.1      # a point of the loss curves while training (full training and validation loss)
 UNITS_SECONDS = 0.5      # hidden units' responses refresh while training (they are the largest part)
 REPLY_SECONDS = 10.0     # the pipe thread's wait for the compute thread's answer to a quick command
 TOOLS = ("hessian", "escape", "doctor")  # long: run after replying "started" (θ = 0 is instant)
@@ -125,8 +126,7 @@ class Worker:
         except MemoryError:
             self.error = self._memory_message()
         self._publish(data=True)
-        next_step = time.monotonic()
-        last_publish = time.monotonic()
+        next_step = last_publish = last_curve = time.monotonic()
         while not self.closed.is_set():
             now = time.monotonic()
             wait = max(0.0, next_step - now) if self.running else 0.25
@@ -147,10 +147,12 @@ class Worker:
                         self.running = False
                     # pace to the speed setting; never bank more than 50 ms of missed updates
                     next_step = max(next_step + 1.0 / self.settings["speed"], now - 0.05)
+                if now - last_curve >= CURVE_SECONDS:
+                    self._guarded(self.playground.record_curve)
+                    last_curve = now
                 # refresh while someone is looking: a hidden tab's session trains without drawing
                 if now - last_publish >= SNAPSHOT_SECONDS and self.wanted.is_set():
                     self.wanted.clear()
-                    self._guarded(self.playground.record_curve)
                     self._publish()
                     last_publish = now
 

@@ -363,6 +363,20 @@ function renderModel(state) {
   Plotly.react("plot-model", traces, layout, PLOT_CONFIG);
 }
 
+function logAxis(values, title) {
+  // Log-scale ticks a reader can take in at a glance: 1-2-5 within two decades, decades beyond.
+  const finite = values.filter((v) => v !== null && v > 0);
+  const axis = {type: "log", title: {text: title}};
+  if (!finite.length) return axis;
+  const lo = Math.floor(Math.log10(Math.min(...finite))), hi = Math.ceil(Math.log10(Math.max(...finite)));
+  const steps = hi - lo <= 2 ? [1, 2, 5] : [1];
+  const ticks = [];
+  for (let k = lo; k <= hi; k++) for (const m of steps) ticks.push(m * 10 ** k);
+  axis.tickvals = ticks;
+  axis.ticktext = ticks.map((t) => (t >= 1e-3 && t < 1e4 ? String(Number(t.toPrecision(1))) : t.toExponential(0)));
+  return axis;
+}
+
 function renderCurves(state) {
   const c = state.curve;
   const shapes = state.status.switches.map((s) => ({type: "line", xref: "x", yref: "paper", x0: s.step, x1: s.step,
@@ -370,15 +384,16 @@ function renderCurves(state) {
   const annotations = state.status.switches.map((s) => ({x: s.step, y: 1, xref: "x", yref: "paper",
     text: s.what.length > 28 ? `${s.what.slice(0, 26)}…` : s.what, showarrow: false, font: {size: 9, color: "#495057"},
     textangle: -90, xanchor: "right", yanchor: "top"}));
+  const mode = c.step.length < 20 ? "lines+markers" : "lines";  // a few points: show each one
   Plotly.react("plot-loss", [
-    {type: "scatter", mode: "lines", name: "train", x: c.step, y: c.train, line: {color: COLORS.train}},
-    {type: "scatter", mode: "lines", name: "validation", x: c.step, y: c.valid, line: {color: COLORS.valid}},
+    {type: "scatter", mode, name: "train", x: c.step, y: c.train, line: {color: COLORS.train}},
+    {type: "scatter", mode, name: "validation", x: c.step, y: c.valid, line: {color: COLORS.valid}},
   ], {...BASE_LAYOUT, shapes, annotations, xaxis: {title: {text: "updates"}},
-    yaxis: {type: "log", title: {text: "loss"}}}, PLOT_CONFIG);
+    yaxis: logAxis(c.train.concat(c.valid), "loss")}, PLOT_CONFIG);
   Plotly.react("plot-grad", [
-    {type: "scatter", mode: "lines", name: "‖∇L‖", x: c.step, y: c.grad_norm, line: {color: COLORS.grad}},
+    {type: "scatter", mode, name: "‖∇L‖", x: c.step, y: c.grad_norm, line: {color: COLORS.grad}},
   ], {...BASE_LAYOUT, showlegend: false, shapes, xaxis: {title: {text: "updates"}},
-    yaxis: {type: "log", title: {text: "‖∇L‖"}}}, PLOT_CONFIG);
+    yaxis: logAxis(c.grad_norm, "‖∇L‖")}, PLOT_CONFIG);
 }
 
 function changed(part, key) {
