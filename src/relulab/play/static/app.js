@@ -364,12 +364,12 @@ function renderModel(state) {
 }
 
 function logAxis(values, title) {
-  // Log-scale ticks a reader can take in at a glance: 1-2-5 within two decades, decades beyond.
+  // Log-scale ticks a reader can take in at a glance: 1…9 within a decade, 1-2-5 within two, decades beyond.
   const finite = values.filter((v) => v !== null && v > 0);
   const axis = {type: "log", title: {text: title}};
   if (!finite.length) return axis;
   const lo = Math.floor(Math.log10(Math.min(...finite))), hi = Math.ceil(Math.log10(Math.max(...finite)));
-  const steps = hi - lo <= 2 ? [1, 2, 5] : [1];
+  const steps = hi - lo <= 1 ? [1, 2, 3, 4, 5, 6, 7, 8, 9] : hi - lo <= 2 ? [1, 2, 5] : [1];
   const ticks = [];
   for (let k = lo; k <= hi; k++) for (const m of steps) ticks.push(m * 10 ** k);
   axis.tickvals = ticks;
