@@ -63,13 +63,14 @@ class Linear(Function):
         if not is_grad_enabled():  # no graph to build: the same products on arrays, without op dispatch
             return self._array_backward(g._data, x, w)
         gx = g @ w if x.requires_grad else None
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])  # no Reshape nodes in the common 2-D case
         gw = None
         if w.requires_grad:
-            gw = g.reshape(-1, g.shape[-1]).mT @ x.reshape(-1, x.shape[-1])
+            gw = g2.mT @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
         grads = (gx, gw)
         if len(self.inputs) == 3:
             b = self.inputs[2]
-            grads += (g.reshape(-1, g.shape[-1]).sum(dim=0) if b.requires_grad else None,)
+            grads += (g2.sum(dim=0) if b.requires_grad else None,)
         return grads
 
     def _array_backward(self, g, x, w):
