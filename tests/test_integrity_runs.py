@@ -279,3 +279,21 @@ def test_run_directory_appears_whole(tmp_path, data, monkeypatch):
     assert (first.path.name, second.path.name) == ("tiny", "tiny-2")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["tiny", "tiny-2"]
     assert np.isfinite(first.load_checkpoint("best")["value"])
+
+
+def test_the_interface_the_training_doctor_uses(tmp_path, data):
+    """``rebuild_job(config)`` and ``RunDirectory.open(path).config / history() / has_checkpoint() /
+    load_checkpoint(which)``: what analysis/doctor reads a run through."""
+    from relulab.train.session import rebuild_job
+    run = train(config(data, epochs=3), out_dir=tmp_path, verbose=False)
+    opened = RunDirectory.open(run.path)
+    cfg = opened.config
+    assert cfg["epochs"] == 3 and cfg["train"]["early_stopping"]["patience"] == 0
+    assert [r["epoch"] for r in opened.history()] == [1, 2, 3]
+    assert opened.has_checkpoint("best") and opened.has_checkpoint("last")
+    job = rebuild_job(cfg)
+    for which in ("best", "last"):
+        job.model.load_state_dict(opened.load_checkpoint(which)["model"])
+    last = opened.load_checkpoint("last")
+    for key, value in job.model.state_dict().items():
+        assert np.array_equal(value.numpy(), last["model"][key].numpy())
