@@ -19,6 +19,7 @@ the data file), so ``resume`` and ``evaluate`` refuse a config.json that was edi
 import csv
 import io
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -223,8 +224,9 @@ class RunDirectory:
             self._csv_keys = wider
             self._close_file(METRICS_CSV)
             _write_csv(self.path / METRICS_CSV, self._read_records(), self._csv_keys)
-        _append(self._fd(METRICS_JSONL), "".join(json.dumps(r) + "\n" for r in records).encode("utf-8"))
-        _append(self._fd(METRICS_CSV), _csv_lines([[r.get(k, "") for k in self._csv_keys] for r in records]))
+        jsonl, rows = _format_records(records, self._csv_keys)
+        _append(self._fd(METRICS_JSONL), jsonl)
+        _append(self._fd(METRICS_CSV), rows)
 
     def _existing_csv_keys(self):
         path = self.path / METRICS_CSV
@@ -310,6 +312,25 @@ def _append(fd, data):
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+_JSON_KEYS = {}  # record key -> its JSON spelling
+
+
+def _format_records(records, keys):
+    """(JSONL bytes, CSV rows bytes) for epoch records.  A record of plain finite numbers (the usual case) is
+    formatted from one repr per value, the same text json and csv would write; anything else goes through them."""
+    jsonl, rows = [], []
+    for record in records:
+        if all((type(v) is int or type(v) is float) and math.isfinite(v) for v in record.values()):
+            texts = {k: repr(v) for k, v in record.items()}
+            spelled = [(_JSON_KEYS.get(k) or _JSON_KEYS.setdefault(k, json.dumps(k)), t) for k, t in texts.items()]
+            jsonl.append("{" + ", ".join(f"{k}: {t}" for k, t in spelled) + "}\n")
+            rows.append(",".join(texts.get(k, "") for k in keys) + "\n")
+        else:
+            jsonl.append(json.dumps(record) + "\n")
+            rows.append(_csv_lines([[record.get(k, "") for k in keys]]).decode("utf-8"))
+    return "".join(jsonl).encode("utf-8"), "".join(rows).encode("utf-8")
 
 
 def _csv_lines(rows):
