@@ -211,9 +211,8 @@ def _free_port():
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
     """A real Ray head on 127.0.0.1 only (Ray otherwise advertises the machine's network address)."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
+    import importlib.util
+    if importlib.util.find_spec("ray") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail('the Ray test needs the ray extra under CI=true: pip install -e ".[ray]"')
         pytest.skip("ray is not installed")

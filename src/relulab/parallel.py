@@ -66,12 +66,22 @@ def map_unordered(fn, items, workers=None, ray=None):
 
 def connect_ray(address):
     """ray.init on an existing cluster ("auto" or host:port); a clear error without the extra."""
+    loopback = address.split(":")[0] in ("127.0.0.1", "localhost")
+    if loopback:
+        # Ray rewrites 127.0.0.1 to the machine's network address unless this is off, and a cluster bound to
+        # loopback never answers there.  It is read when ray is first imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
         raise ValueError(f"--ray needs Ray. {RAY_HINT}") from None
     if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=False, include_dashboard=False)
+        options = {}
+        if loopback:
+            # A loopback cluster: keep this driver on loopback too (Ray would otherwise pick the machine's
+            # network address for it, which a cluster bound to 127.0.0.1 never answers).
+            options["_node_ip_address"] = "127.0.0.1"
+        ray.init(address=address, log_to_driver=False, include_dashboard=False, **options)
     return ray
 
 
