@@ -46,3 +46,14 @@ def method_problems(result, out=None, quick=True):
         problems.append("no negative control")
     problems += [f"control {c.name!r} came out {c.verdict!r}" for c in result.controls if c.verdict != "not reproduced"]
     return problems
+
+
+def assert_follows_method(outcomes, key, expected):
+    """One experiment of a quick run: no error, nothing missing against the method, the expected verdict, and
+    every negative control "not reproduced"."""
+    out, results = outcomes
+    result = results[key]
+    assert "error" not in result.numbers, result.because
+    assert not method_problems(result, out), method_problems(result, out)
+    assert result.verdict == expected, result.because
+    assert all(c.verdict == "not reproduced" for c in result.controls), [c.because for c in result.controls]
