@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ._math import lerp_
+from ._math import apply_weight_decay, update_moments_
 from .optimizer import Optimizer, advance_step, check_betas, check_lr, check_non_negative
 
 
@@ -40,15 +40,9 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(param))
         step = advance_step(state)
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = apply_weight_decay(param, grad, lr, wd, group["decoupled_weight_decay"])
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        update_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
         step_size = lr / (1 - beta1 ** step)
         bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
         if group["amsgrad"]:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ._math import lerp_
+from ._math import apply_weight_decay, update_moments_
 from .optimizer import Optimizer, advance_step, check_betas, check_lr, check_non_negative, zeros_state
 
 
@@ -40,20 +40,14 @@ class NAdam(Optimizer):
         step = advance_step(state)
         lr, (beta1, beta2), wd, psi = group["lr"], group["betas"], group["weight_decay"], group["momentum_decay"]
         bias_correction2 = 1 - beta2 ** step
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * wd
-            else:
-                grad = grad + wd * param
+        grad = apply_weight_decay(param, grad, lr, wd, group["decoupled_weight_decay"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         product = state["mu_product"]._data
         product *= mu
         mu_product = float(product)
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        update_moments_(exp_avg, exp_avg_sq, grad, beta1, beta2)
         denom = np.sqrt(exp_avg_sq / bias_correction2) + group["eps"]
         param += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)
         param += (-lr * mu_next / (1.0 - mu_product * mu_next)) * (exp_avg / denom)
