@@ -242,7 +242,23 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
+class _ComposedState:
+    """State of a scheduler made of schedulers (``self._schedulers``): its own fields plus each inner state."""
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        inner = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, s in zip(self._schedulers, inner):
+            scheduler.load_state_dict(s)
+
+
+class SequentialLR(_ComposedState, LRScheduler):
     """Run ``schedulers`` one after another, switching at the ``milestones`` steps (e.g. warmup, then cosine)."""
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
@@ -284,18 +300,6 @@ class SequentialLR(LRScheduler):
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
-
-    def state_dict(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        inner = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, s in zip(self._schedulers, inner):
-            scheduler.load_state_dict(s)
 
 
 class OneCycleLR(LRScheduler):
@@ -616,7 +620,7 @@ class CyclicLR(LRScheduler):
         return state
 
 
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_ComposedState, LRScheduler):
     """Step several chainable schedulers together, every step (their factors multiply)."""
 
     def __init__(self, schedulers, optimizer=None):
@@ -638,15 +642,3 @@ class ChainedScheduler(LRScheduler):
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = self._current_lrs()
-
-    def state_dict(self):
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        inner = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, s in zip(self._schedulers, inner):
-            scheduler.load_state_dict(s)
