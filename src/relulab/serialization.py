@@ -124,10 +124,7 @@ def _decode(node, tensors, path, depth=0):
         raise CheckpointError(f"load: {path} is corrupt: a tagged node {_short(node)} has more than one key")
     (tag, payload), = node.items()
     if tag == "@tensor":
-        if not isinstance(payload, str) or payload not in tensors:
-            raise CheckpointError(f"load: {path} is corrupt: its tree names tensor {_short(payload)}, "
-                                  "which it does not hold")
-        return Tensor._make(tensors[payload])
+        return _tensor_node(payload, tensors, path)
     if tag == "@tuple":
         if not isinstance(payload, list):
             raise CheckpointError(f"load: {path} is corrupt: a tuple node holds {_short(payload)}, not a list")
@@ -137,13 +134,23 @@ def _decode(node, tensors, path, depth=0):
             raise CheckpointError(f"load: {path} is corrupt: a dict node holds {_short(payload)}, not a list")
         out = OrderedDict()
         for item in payload:
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
-                    and not isinstance(item[0], bool)):
-                raise CheckpointError(f"load: {path} is corrupt: a dict entry is {_short(item)}, "
-                                      "not a [key, node] pair with a str or int key")
+            _check_dict_entry(item, path)
             out[item[0]] = _decode(item[1], tensors, path, depth + 1)
         return out
     raise CheckpointError(f"load: {path} is corrupt: unknown tag {_short(tag)}")
+
+
+def _tensor_node(name, tensors, path):
+    if not isinstance(name, str) or name not in tensors:
+        raise CheckpointError(f"load: {path} is corrupt: its tree names tensor {_short(name)}, which it does not hold")
+    return Tensor._make(tensors[name])
+
+
+def _check_dict_entry(item, path):
+    if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
+            and not isinstance(item[0], bool)):
+        raise CheckpointError(f"load: {path} is corrupt: a dict entry is {_short(item)}, "
+                              "not a [key, node] pair with a str or int key")
 
 
 def _decode_v1(node, tensors, path, depth=0):
@@ -155,19 +162,13 @@ def _decode_v1(node, tensors, path, depth=0):
                               "not a one-key object")
     (kind, payload), = node.items()
     if kind == "tensor":
-        if not isinstance(payload, str) or payload not in tensors:
-            raise CheckpointError(f"load: {path} is corrupt: its tree names tensor {_short(payload)}, "
-                                  "which it does not hold")
-        return Tensor._make(tensors[payload])
+        return _tensor_node(payload, tensors, path)
     if kind == "dict":
         if not isinstance(payload, list):
             raise CheckpointError(f"load: {path} is corrupt: a dict node holds {_short(payload)}, not a list")
         out = OrderedDict()
         for item in payload:
-            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
-                    and not isinstance(item[0], bool)):
-                raise CheckpointError(f"load: {path} is corrupt: a dict entry is {_short(item)}, "
-                                      "not a [key, node] pair with a str or int key")
+            _check_dict_entry(item, path)
             out[item[0]] = _decode_v1(item[1], tensors, path, depth + 1)
         return out
     if kind in ("list", "tuple"):
