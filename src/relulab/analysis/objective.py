@@ -148,15 +148,8 @@ class Objective:
         return np.zeros(self.size) if hv is None else hv._data.copy()
 
     def hessian(self, theta=None):
-        """The exact dense Hessian: one gradient with its graph, then one backward pass per row."""
-        with enable_grad():
-            t = self._theta(theta, True)
-            (g,) = autograd_grad(self.fn(t), t, create_graph=True, allow_unused=True)
-            h = np.zeros((self.size, self.size))
-            if g is None or not g.requires_grad:
-                return h
-            for i in range(self.size):
-                (row,) = autograd_grad(g[i], t, retain_graph=True, allow_unused=True)
-                if row is not None:
-                    h[i] = row._data
+        """The exact dense Hessian: one gradient with its graph, then one batched backward through that graph
+        for all rows at once (``autograd.functional.hessian`` with ``vectorize=True``)."""
+        from ..autograd.functional import hessian
+        h = hessian(self.fn, self._theta(theta, False), vectorize=True)._data
         return (h + h.T) / 2  # exact up to rounding; symmetrise the last bits

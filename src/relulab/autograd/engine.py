@@ -2,13 +2,25 @@
 
 The walk is iterative (no recursion limit).  Gradients of intermediate nodes live only in a local dict during
 the walk, so only leaves accumulate: calling backward twice adds exactly twice (micrograd's issue #102 cannot
-happen here).  Without ``create_graph`` the backward formulas run under ``no_grad``, so they record nothing.
+happen here).
+
+With ``create_graph`` each op's ``backward`` runs in Tensor ops and is recorded, so the result can be
+differentiated again.  Without it nothing is recorded, and the walk carries bare arrays: each op's
+array-level rule (``ops/array_vjp.py``) runs where one exists, its Tensor ``backward`` under ``no_grad``
+otherwise.  Cotangents may then carry a leading batch dimension (``batched``): one walk computes a whole
+block of vector-Jacobian products, as ``torch.autograd.grad(..., is_grads_batched=True)`` does with vmap.
 """
+import numpy as np
+
 from .grad_mode import set_grad_enabled
 
 
-def _topological_order(roots):
-    """Non-recursive post-order DFS: every node appears after all nodes it depends on."""
+def _topological_order(roots, targets=None):
+    """Non-recursive post-order DFS: every node appears after all nodes it depends on.
+
+    With ``targets`` (ids of the requested inputs) also returns the ids of the nodes from which one of
+    them can be reached; only those need walking into.
+    """
     order, visited = [], set()
     stack = [(r, False) for r in roots]
     while stack:
@@ -25,7 +37,21 @@ def _topological_order(roots):
             for inp in ctx.inputs:
                 if inp.requires_grad and id(inp) not in visited:
                     stack.append((inp, False))
-    return order
+    if targets is None:
+        return order, None
+    needed = set()
+    for node in order:  # post-order: a node's inputs are decided before the node
+        key = id(node)
+        if key in targets:
+            needed.add(key)
+            continue
+        ctx = node._ctx
+        if ctx is not None:
+            for i in ctx.inputs:
+                if id(i) in needed:
+                    needed.add(key)
+                    break
+    return order, needed
 
 
 def _check_saved(node):
@@ -52,27 +78,63 @@ def _check_saved(node):
         )
 
 
+def _tensor_vjp(ctx, g, node):
+    return ctx.backward(g, node)
+
+
+def _array_vjp(rules):
+    from .tensor import Tensor
+
+    def own_backward(ctx, g, node):
+        return [None if t is None else t._data for t in ctx.backward(Tensor._make(g), node)]
+
+    def vjp(ctx, g, node):
+        rule = rules.get(type(ctx))
+        if rule is not None:
+            grads = rule(ctx, g, node._data)
+            if grads is not None:
+                return grads
+        lead = g.ndim - node._data.ndim
+        if not lead:
+            return own_backward(ctx, g, node)
+        # A batch of cotangents through an op without a batched rule: one backward per vector.
+        rows = [own_backward(ctx, r, node) for r in g.reshape((-1,) + node._data.shape)]
+        grads = []
+        for j, inp in enumerate(ctx.inputs):
+            column = [r[j] if j < len(r) else None for r in rows]
+            some = next((c for c in column if c is not None), None)
+            if some is None:
+                grads.append(None)
+                continue
+            zero = np.zeros_like(some)
+            grads.append(np.stack([zero if c is None else c for c in column]).reshape(g.shape[:lead] + inp._data.shape))
+        return grads
+    return vjp
+
+
 def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_graph=False,
-                 allow_unused=False, accumulate=True):
+                 allow_unused=False, accumulate=True, batched=False):
     """Propagate ``grad_outputs`` from ``outputs`` back through the graph.
 
     With ``accumulate`` the gradients land in leaves' ``.grad`` (``Tensor.backward``); otherwise the gradients
-    of ``inputs`` are returned (``autograd.grad``) and nothing is accumulated.
+    of ``inputs`` are returned (``autograd.grad``) and nothing is accumulated.  With ``batched`` each
+    grad_output has one leading batch dimension, and so has each returned gradient.
     """
-    order = _topological_order(outputs)
-    targets = None
-    if inputs is not None:
-        targets = {id(t): i for i, t in enumerate(inputs)}
-        # Prune: only walk into nodes from which some requested input can be reached.
-        needed = set()
-        for node in order:
-            if id(node) in targets or (node._ctx is not None
-                                        and any(id(i) in needed for i in node._ctx.inputs)):
-                needed.add(id(node))
+    if batched and create_graph:
+        return _batched_by_rows(outputs, grad_outputs, inputs, retain_graph, allow_unused)
+    from .tensor import Tensor
+    targets = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    # Prune: only walk into nodes from which some requested input can be reached.
+    order, needed = _topological_order(outputs, targets)
     results = [None] * (len(inputs) if inputs is not None else 0)
 
+    if create_graph:
+        vjp, start = _tensor_vjp, list(grad_outputs)
+    else:
+        from ..ops.array_vjp import RULES
+        vjp, start = _array_vjp(RULES), [g._data for g in grad_outputs]
     grads = {}
-    for out, g in zip(outputs, grad_outputs):
+    for out, g in zip(outputs, start):
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
     handed_out = {id(g._data) for g in grad_outputs}  # arrays owned by the caller are copied before storing
 
@@ -90,13 +152,13 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
             if ctx is None:
                 continue
             _check_saved(node)
-            in_grads = ctx.backward(g, node)
+            in_grads = vjp(ctx, g, node)
             for inp, ig in zip(ctx.inputs, in_grads):
                 if ig is None or not inp.requires_grad:
                     continue
-                if targets is not None and id(inp) not in needed:
-                    continue
                 key = id(inp)
+                if needed is not None and key not in needed:
+                    continue
                 grads[key] = grads[key] + ig if key in grads else ig
             if not retain_graph:
                 ctx.freed = True
@@ -110,20 +172,35 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
                     f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used in the graph; "
                     "pass allow_unused=True to get None for it"
                 )
-        return tuple(results)
+        if create_graph:
+            return tuple(results)
+        return tuple(None if r is None else Tensor._make(r) for r in results)
     return None
+
+
+def _batched_by_rows(outputs, grad_outputs, inputs, retain_graph, allow_unused):
+    """A recorded (differentiable) batched backward: one walk per vector of the batch, stacked."""
+    from ..ops.shape import stack
+    n = grad_outputs[0].shape[0]
+    rows = [run_backward(outputs, [g[i] for g in grad_outputs], inputs, retain_graph or i < n - 1, True,
+                         allow_unused, accumulate=False) for i in range(n)]
+    if not rows:
+        from .tensor import Tensor
+        return tuple(Tensor._make(np.zeros((0,) + tuple(t.shape), dtype=t.dtype)) for t in inputs)
+    return tuple(None if col[0] is None else stack(list(col)) for col in zip(*rows))
 
 
 def _accumulate(leaf, g, create_graph, handed_out):
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
+    arr = getattr(g, "_data", g)
     if leaf.grad is None:
-        arr = g._data
         # Take ownership of a fresh array; copy views and arrays already handed to another leaf or the caller.
         if not arr.flags.owndata or not arr.flags.writeable or id(arr) in handed_out:
             arr = arr.copy()
         handed_out.add(id(arr))
-        leaf.grad = type(g)._make(arr)
+        from .tensor import Tensor
+        leaf.grad = Tensor._make(arr)
     else:
-        leaf.grad._data = leaf.grad._data + g._data
+        leaf.grad._data = leaf.grad._data + arr
