@@ -36,7 +36,8 @@ def _cases(lib):
         ("getitem_advanced", lambda x: x[lib.tensor([2, 0, 2]), lib.tensor([1, 1, 1])] * x[:, lib.tensor([3, 0])].sum(), (3, 4)),
         ("getitem_mask", lambda x: x[x > 0] * 2.0, (3, 4)),
         ("getitem_separated", lambda x: x[lib.tensor([0, 1]), :, lib.tensor([1, 2])], (2, 3, 4)),
-        ("linear", lambda x: F.linear(x, w, w[:, 0]) + F.linear(x.reshape(1, 3, 4), w).sum(0), (3, 4)),
+        ("linear", lambda x: F.linear(x, w, w[:, 0]) + F.linear(x.reshape(1, 3, 4), w).sum(0)
+         + F.linear(x, x * 0.5 + w), (3, 4)),
         ("linear_1d", lambda x: F.linear(x, w, w[:, 1]), (4,)),
         ("matmul", lambda x: (m3 @ x).sum((0, 1))[:3] + (x @ x.T).sum(0) + x[0] @ x.T + x @ x[0], (3, 4)),
         ("cast_clone", lambda x: x.float().double().clone() * x, (3, 4)),
@@ -90,7 +91,7 @@ def _mlp_objective(lib, x, y, shapes):
             parts.append(flat[start:start + n].reshape(s))
             start += n
         w1, b1, w2, b2 = parts
-        return lib.nn.functional.mse_loss(lib.tanh(x @ w1.T + b1) @ w2.T + b2, y)
+        return lib.nn.functional.mse_loss(lib.tanh(lib.nn.functional.linear(x, w1, b1)) @ w2.T + b2, y)
     return loss
 
 

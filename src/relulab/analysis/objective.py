@@ -94,7 +94,9 @@ class Objective:
                 loss = None
                 for x, y in data:
                     weight = (int(y.shape[0]) if y.ndim else 1) / total
-                    term = loss_fn(twin(x), y) * weight
+                    term = loss_fn(twin(x), y)
+                    if weight != 1:  # one batch: no node for a product by 1 (it costs in every pass of an HVP)
+                        term = term * weight
                     loss = term if loss is None else loss + term
             return loss
 
@@ -144,7 +146,8 @@ class Objective:
             (g,) = autograd_grad(self.fn(t), t, create_graph=True, allow_unused=True)
             if g is None or not g.requires_grad:
                 return np.zeros(self.size)
-            (hv,) = autograd_grad((g * Tensor._make(v)).sum(), t, allow_unused=True)
+            # vᵀ(∂g/∂θ) = (Hᵀv)ᵀ = Hv: v enters as the gradient's cotangent, so no dot product is recorded.
+            (hv,) = autograd_grad(g, t, Tensor._make(v), allow_unused=True)
         return np.zeros(self.size) if hv is None else hv._data.copy()
 
     def hessian(self, theta=None):

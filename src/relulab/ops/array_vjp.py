@@ -11,6 +11,8 @@ A rule ``rule(ctx, g, out)`` gets the op, the cotangent array and the output arr
 case, and the engine then runs the op's own ``backward`` (once per vector in a batch).  Rules are looked up
 by exact type, so a subclass with its own derivative never inherits a parent's rule.
 """
+import math
+
 import numpy as np
 
 from ..backend import xp
@@ -121,6 +123,13 @@ def _tanh(ctx, g, out):
     return (g * (1.0 - out * out),)
 
 
+@rule(ew.TanhBackward)
+def _tanh_backward(ctx, gg, out):
+    g, y = ctx.inputs
+    return (gg * (1.0 - y._data * y._data) if g.requires_grad else None,
+            gg * g._data * y._data * -2.0 if y.requires_grad else None)
+
+
 @rule(ew.PowScalar)
 def _pow_scalar(ctx, g, out):
     a, c = ctx.inputs[0]._data, ctx.exponent
@@ -184,7 +193,9 @@ def _reshape(ctx, g, out):
 @rule(shape.Permute)
 def _permute(ctx, g, out):
     k = _lead(g, out)
-    return (xp.transpose(g, tuple(range(k)) + tuple(k + int(d) for d in np.argsort(ctx.dims))),)
+    dims = ctx.dims
+    inverse = sorted(range(len(dims)), key=dims.__getitem__)
+    return (xp.transpose(g, tuple(range(k)) + tuple(k + d for d in inverse)),)
 
 
 @rule(shape.Expand)
@@ -212,12 +223,12 @@ def _keeps_place(parts):
 def _getitem(ctx, g, out):
     a = ctx.inputs[0]
     k = _lead(g, out)
-    if k == 0:
-        return (index.IndexAdd(a.shape, ctx.index, ctx.unique, ctx.flat).forward(g),)
     batch = g.shape[:k]
     if ctx.flat is not None:
+        if not k and not ctx.unique:
+            return (index.IndexAdd(a.shape, ctx.index, ctx.unique, ctx.flat).forward(g),)  # one bincount
         flat = ctx.flat.reshape(-1)
-        res = xp.zeros(batch + (int(np.prod(a.shape)),), dtype=g.dtype)
+        res = xp.zeros(batch + (math.prod(a.shape),), dtype=g.dtype)
         rows = g.reshape(batch + (-1,))
         if ctx.unique:
             res[(slice(None),) * k + (flat,)] = rows
@@ -225,7 +236,7 @@ def _getitem(ctx, g, out):
             xp.add.at(res, (slice(None),) * k + (flat,), rows)
         return (res.reshape(batch + tuple(a.shape)),)
     parts = _parts(ctx.index)
-    if not _keeps_place(parts):
+    if k and not _keeps_place(parts):
         return None
     res = xp.zeros(batch + tuple(a.shape), dtype=g.dtype)
     where = (slice(None),) * k + parts
@@ -264,9 +275,19 @@ def _linear(ctx, g, out):
     return grads
 
 
+@rule(linalg.TransposedMatMul)
+def _transposed_matmul(ctx, g, out):
+    a, b = ctx.inputs
+    return (linalg._matmul(b._data, _mT(g)) if a.requires_grad else None,
+            linalg._matmul(a._data, g) if b.requires_grad else None)
+
+
 @rule(linalg.MatMul)
 def _matmul(ctx, g, out):
     a, b = ctx.inputs
+    if a.ndim == 2 and b.ndim == 2:  # the common case: no promotion, no broadcast to undo
+        return (linalg._matmul(g, _mT(b._data)) if a.requires_grad else None,
+                linalg._matmul(_mT(a._data), g) if b.requires_grad else None)
     k = _lead(g, out)
     batch = g.shape[:k]
     # Promote 1-D operands to matrices, as matmul itself does, so one formula covers every case.

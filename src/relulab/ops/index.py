@@ -1,4 +1,6 @@
 """Indexing: basic slices and advanced (integer or boolean) indices, e.g. ``logits[arange(N), labels]``."""
+import math
+
 import numpy as np
 
 from ..backend import xp
@@ -79,8 +81,8 @@ class IndexAdd(Function):
         self.shape, self.index, self.unique, self.flat = shape, index, unique, flat
 
     def forward(self, g):
-        size = int(np.prod(self.shape))
         if self.flat is not None:
+            size = math.prod(self.shape)
             if self.unique:
                 out = xp.zeros(size, dtype=g.dtype)
                 out[self.flat.reshape(-1)] = g.reshape(-1)

@@ -46,6 +46,17 @@ def matmul(a, b):
     return MatMul().apply(a, b)
 
 
+class TransposedMatMul(Function):
+    """aᵀ b for 2-D a and b: a linear layer's weight gradient as one node, not a transpose and a product."""
+
+    def forward(self, a, b):
+        return _matmul(a.T, b)
+
+    def backward(self, g, out):
+        a, b = self.inputs
+        return (b @ g.mT if a.requires_grad else None, a @ g if b.requires_grad else None)
+
+
 class Linear(Function):
     """y = x Wᵀ + b over the last dimension of x."""
 
@@ -66,7 +77,7 @@ class Linear(Function):
         g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])  # no Reshape nodes in the common 2-D case
         gw = None
         if w.requires_grad:
-            gw = g2.mT @ (x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+            gw = TransposedMatMul().apply(g2, x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
         grads = (gx, gw)
         if len(self.inputs) == 3:
             b = self.inputs[2]
