@@ -6,9 +6,10 @@ from .autograd import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_en
 from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 from .autograd.tensor import is_tensor
 from .autograd.tensor_meta import Size, device
-from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .factory import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
-                      ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+                      ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
+                      bernoulli, multinomial, normal, randint_like)
 from .ops.elementwise import (abs, clamp, exp, hardsigmoid, leaky_relu, log, log1p, maximum, minimum, pow, relu,
                               sigmoid, softplus, sqrt, tanh, where)
 from .ops.elementwise import clamp as clip

@@ -400,14 +400,59 @@ class Tensor:
         return self._inplace("clamp_", xp.clip(self._data, min, max))
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from ..random import _generator
         self._check_inplace("uniform_")
-        return self._inplace("uniform_", _generator(generator).uniform(a, b, self.shape))
+        return self._inplace("uniform_", self._rng(generator).uniform(a, b, self.shape, self._float_dtype("uniform_")))
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from ..random import _generator
         self._check_inplace("normal_")
-        return self._inplace("normal_", _generator(generator).normal(mean, std, self.shape))
+        contiguous = self._data.flags.c_contiguous
+        return self._inplace("normal_", self._rng(generator).normal(mean, std, self.shape,
+                                                                     self._float_dtype("normal_"), contiguous))
+
+    def random_(self, from_=None, to=None, *, generator=None, **kwargs):
+        """Integers: [0, max] of the dtype with no bounds, [0, from_) with one, [from_, to) with two."""
+        self._check_inplace("random_")
+        from_ = kwargs.pop("from", from_)
+        if kwargs:
+            raise TypeError(f"random_: unexpected keyword arguments {sorted(kwargs)}")
+        gen = self._rng(generator)
+        if from_ is None:
+            return self._inplace("random_", gen.random(self.shape, self.dtype))
+        low, high = (0, from_) if to is None else (from_, to)
+        if not int(low) < int(high):
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        return self._inplace("random_", gen.randint(low, high, self.shape, self.dtype))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        self._check_inplace("bernoulli_")
+        gen = self._rng(generator)
+        if isinstance(p, Tensor):
+            probs = xp.broadcast_to(p._data, self.shape)
+            return self._inplace("bernoulli_", gen.bernoulli(probs, dtype=self.dtype))
+        return self._inplace("bernoulli_", gen.bernoulli(p, self.shape, self.dtype))
+
+    def bernoulli(self, p=None, *, generator=None):
+        from ..factory import bernoulli
+        return bernoulli(self, p, generator=generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        self._check_inplace("exponential_")
+        return self._inplace("exponential_", self._rng(generator).exponential(lambd, self.shape,
+                                                                               self._float_dtype("exponential_")))
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from ..factory import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    @staticmethod
+    def _rng(generator):
+        from ..random import _generator
+        return _generator(generator)
+
+    def _float_dtype(self, op):
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"{op}: expected a floating-point tensor, got dtype {self.dtype}")
+        return self.dtype
 
     def __iadd__(self, other):
         return self.add_(other)

@@ -11,11 +11,7 @@ from PIL import Image, ImageEnhance
 
 from ..autograd.tensor import Tensor
 from ..random import _generator
-from .transforms import _RESAMPLE
-
-
-def _uniform(generator, low, high):
-    return float(_generator(generator).uniform(low, high, None))
+from .transforms import _RESAMPLE, _uniform
 
 
 # ---------------------------------------------------------------------------------------------- tensor <-> PIL
@@ -178,14 +174,14 @@ class ColorJitter:
         return None if low == high == center else (low, high)
 
     def __call__(self, img):
-        order = _generator(self.generator).permutation(4)
+        # torchvision draws the order first, then every factor in a fixed order, then applies them in that order
+        order = _generator(self.generator).randperm(4)
+        names = ("brightness", "contrast", "saturation", "hue")
+        factors = {name: _uniform(self.generator, *getattr(self, name)) for name in names
+                   if getattr(self, name) is not None}
         for index in order:
-            name = ("brightness", "contrast", "saturation", "hue")[index]
-            span = getattr(self, name)
-            if span is None:
-                continue
-            factor = _uniform(self.generator, *span)
-            img = self._apply(img, name, factor)
+            if names[index] in factors:
+                img = self._apply(img, names[index], factors[names[index]])
         return img
 
     @staticmethod

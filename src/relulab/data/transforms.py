@@ -169,12 +169,13 @@ def _pair(size, where):
 
 
 def _uniform(generator, low, high):
-    return float(_generator(generator).uniform(low, high, None))
+    """One float32 draw on [low, high), as torchvision's ``torch.empty(1).uniform_(low, high)``."""
+    return float(_generator(generator).uniform(low, high, (1,), np.float32)[0])
 
 
 def _randint(generator, low, high):
-    """An integer in [low, high)."""
-    return int(_generator(generator).integers(low, high, None))
+    """An integer in [low, high), as torchvision's ``torch.randint(low, high, size=(1,))``."""
+    return int(_generator(generator).randint(low, high, (1,))[0])
 
 
 # ---------------------------------------------------------------------------------------------- transforms

@@ -44,6 +44,13 @@ def _check_pair(input, target, op):
                       "they will be broadcast, which is rarely what you want", stacklevel=3)
 
 
+def _keep_mask(shape, p, dtype, generator):
+    """PyTorch's noise: bernoulli_(1 − p) in the input's dtype, then divided by (1 − p) in that dtype."""
+    dtype = np.dtype(dtype)
+    keep = _generator(generator).bernoulli(1.0 - p, shape, dtype)
+    return (keep / dtype.type(1.0 - p)).astype(dtype)
+
+
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     """Zero each element with probability p and scale survivors by 1/(1−p) (inverted dropout); identity in eval."""
     if not 0.0 <= p <= 1.0:
@@ -52,8 +59,7 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
         return input
     if p == 1.0:
         return input * 0.0
-    keep = _generator(generator).uniform(0.0, 1.0, input.shape) >= p
-    return input * const((keep / (1.0 - p)).astype(input.dtype))
+    return input * const(_keep_mask(input.shape, p, input.dtype, generator))
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
@@ -67,8 +73,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False, generator=None):
         return input
     if p == 1.0:
         return input * 0.0
-    keep = _generator(generator).uniform(0.0, 1.0, input.shape[:-2] + (1, 1)) >= p
-    return input * const((keep / (1.0 - p)).astype(input.dtype))
+    return input * const(_keep_mask(input.shape[:-2] + (1, 1), p, input.dtype, generator))
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -1,5 +1,6 @@
 """Weight initialisation with PyTorch's formulas and defaults.  Every function fills in place, without grad."""
 import math
+import warnings
 
 import numpy as np
 
@@ -49,23 +50,65 @@ def _fill(tensor, array):
     return tensor
 
 
+def _float_dtype(tensor, fn):
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"nn.init.{fn}: expected a floating-point tensor, got dtype {tensor.dtype}")
+    return tensor.dtype
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, _generator(generator).uniform(a, b, tensor.shape))
+    """U(a, b), PyTorch's draws for the same seed."""
+    return _fill(tensor, _generator(generator).uniform(a, b, tensor.shape, _float_dtype(tensor, "uniform_")))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, _generator(generator).normal(mean, std, tensor.shape))
+    """N(mean, std²), PyTorch's draws for the same seed."""
+    values = _generator(generator).normal(mean, std, tensor.shape, _float_dtype(tensor, "normal_"),
+                                          tensor._data.flags.c_contiguous)
+    return _fill(tensor, values)
+
+
+def _norm_cdf(x):
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) redrawn until inside [a, b]."""
+    """N(mean, std²) restricted to [a, b], by PyTorch 2.13's two samplers and their draws.
+
+    When [a, b] holds more than 30 % of the mass, whole-tensor normal draws replace the values outside [a, b] until
+    none is left; otherwise uniform proposals on [a, b] are accepted with probability pdf(x) / pdf(mode).
+    """
+    dtype = _float_dtype(tensor, "trunc_normal_")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
     gen = _generator(generator)
-    values = gen.normal(mean, std, tensor.shape)
-    bad = (values < a) | (values > b)
-    while bad.any():
-        values[bad] = gen.normal(mean, std, int(bad.sum()))
-        bad = (values < a) | (values > b)
-    return _fill(tensor, values)
+    contiguous = tensor._data.flags.c_contiguous
+    if _norm_cdf((b - mean) / std) - _norm_cdf((a - mean) / std) > 0.3:
+        low, high = float(dtype.type(a)), float(dtype.type(b))
+        values = gen.normal(mean, std, tensor.shape, dtype, contiguous)
+        outside = (values < low) | (values > high)
+        while outside.any():
+            values = np.where(outside, gen.normal(mean, std, tensor.shape, dtype), values)
+            outside = (values < low) | (values > high)
+        return _fill(tensor, values)
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+    def log_density(x):  # the in-place chain sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak), in dtype
+        z = ((x - dtype.type(mean)) / dtype.type(std)).astype(dtype)
+        return ((z * z).astype(dtype) * dtype.type(-0.5) - dtype.type(log_peak)).astype(dtype)
+
+    def rejected(x):
+        return np.log(gen.uniform(0.0, 1.0, tensor.shape, dtype)) > log_density(x)
+
+    result = gen.uniform(a, b, tensor.shape, dtype)
+    pending = rejected(result)
+    while pending.any():
+        candidates = gen.uniform(a, b, tensor.shape, dtype)
+        result = np.where(pending, candidates, result)
+        pending = np.where(pending, rejected(candidates), pending)
+    return _fill(tensor, result)
 
 
 def constant_(tensor, val):
@@ -89,20 +132,22 @@ def eye_(tensor):
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-a, a) with a = gain·sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    a = math.sqrt(3.0) * std  # PyTorch's order of operations, so the bound rounds the same
     return uniform_(tensor, -a, a, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-bound, bound) with bound = gain·sqrt(3 / fan) (He et al. 2015)."""
     if 0 in tensor.shape:
         return tensor
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    bound = math.sqrt(3.0) * std  # PyTorch's order of operations, so the bound rounds the same
     return uniform_(tensor, -bound, bound, generator)
 
 

@@ -20,9 +20,11 @@ from ..autograd.tensor import is_tensor  # noqa: F401
 from ..autograd.tensor_meta import Size, device  # noqa: F401
 from ..backend import bool_ as bool, float16, float32, float64, get_default_dtype, int8, int32, int64, uint8  # noqa: F401
 from ..backend import set_default_dtype  # noqa: F401
-from ..random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: F401
+from ..random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,  # noqa: F401
+                      set_rng_state)
 from ..factory import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,  # noqa: F401
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
+                       bernoulli, multinomial, normal, randint_like)
 from ..ops.elementwise import (abs, clamp, exp, log, log1p, maximum, minimum, pow, relu, sigmoid, sqrt,  # noqa: F401
                                tanh, where)
 from ..ops.elementwise import clamp as clip  # noqa: F401

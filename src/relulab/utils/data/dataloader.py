@@ -15,6 +15,7 @@ import numpy as np
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from ...random import _generator
 
 
 def get_worker_info():
@@ -99,7 +100,7 @@ class DataLoader:
         return self.batch_sampler is not None or (self._iterable and self.batch_size is not None)
 
     def __iter__(self):
-        return _DataLoaderIter(self, self._batches())
+        return _DataLoaderIter(self)
 
     def __len__(self):
         if self._iterable:
@@ -180,16 +181,24 @@ def _tensor_source(dataset):
 
 
 class _DataLoaderIter:
-    """What ``iter(loader)`` returns: the batches of one epoch, with ``len()`` like PyTorch's iterator."""
+    """What ``iter(loader)`` returns: the batches of one epoch, with ``len()`` like PyTorch's iterator.
 
-    def __init__(self, loader, batches):
+    Like PyTorch's, it draws a 64-bit base seed (for worker processes) from the loader's generator, or the default
+    one, as the epoch starts, and the sampler draws nothing before the first batch is asked for; so the same seed
+    gives the same epochs, and the same later draws, as PyTorch.
+    """
+
+    def __init__(self, loader):
         self._loader = loader
-        self._batches = iter(batches)
+        self._base_seed = int(_generator(loader.generator).random(()))
+        self._batches = None
 
     def __iter__(self):
         return self
 
     def __next__(self):
+        if self._batches is None:
+            self._batches = iter(self._loader._batches())
         return next(self._batches)
 
     def __len__(self):

@@ -155,6 +155,6 @@ def random_split(dataset, lengths, generator=None):
     if sum(lengths) != n:
         raise ValueError(f"random_split: sum of input lengths {lengths} ({sum(lengths)}) does not equal the length "
                          f"of the input dataset ({n})")
-    indices = _generator(generator).permutation(n).tolist()
+    indices = _generator(generator).randperm(n).tolist()  # PyTorch's draws: the same seed gives its split
     return [Subset(dataset, indices[end - length:end])
             for end, length in zip(itertools.accumulate(lengths), lengths)]

@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from ...random import _generator
+from ...random import Generator, _generator, default_generator
 
 
 class Sampler:
@@ -22,8 +22,8 @@ class SequentialSampler(Sampler):
     def __init__(self, data_source):
         self.data_source = data_source
 
-    def _order(self):
-        return np.arange(len(self.data_source))
+    def _parts(self):
+        yield np.arange(len(self.data_source), dtype=np.int64)
 
     def __iter__(self):
         return iter(range(len(self.data_source)))
@@ -56,19 +56,29 @@ class RandomSampler(Sampler):
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _order(self):
-        """The whole epoch's indices as one array; ``__iter__`` and the DataLoader's fast path share it."""
+    def _parts(self):
+        """The epoch's indices, a block at a time, drawn when and as PyTorch draws them.
+
+        Without a generator, PyTorch seeds a private one from the default generator at the epoch's first index.
+        Without replacement it draws one permutation per ``len(data_source)`` indices, and then one more for the
+        remainder, even when the remainder is empty; with replacement, blocks of 32 indices.
+        """
         n, k = len(self.data_source), self.num_samples
-        gen = _generator(self.generator)
+        gen = self.generator
+        if gen is None:
+            gen = Generator().manual_seed(int(default_generator.random(())))
         if self.replacement:
-            return np.asarray(gen.integers(0, n, (k,)), dtype=np.int64)
-        parts = [gen.permutation(n) for _ in range(k // n)]
-        if k % n:
-            parts.append(gen.permutation(n)[:k % n])
-        return np.concatenate(parts)
+            for _ in range(k // 32):
+                yield gen.randint(0, n, (32,))
+            yield gen.randint(0, n, (k % 32,))
+            return
+        for _ in range(k // n):
+            yield gen.randperm(n)
+        yield gen.randperm(n)[:k % n]
 
     def __iter__(self):
-        return iter(self._order().tolist())
+        for part in self._parts():
+            yield from part.tolist()
 
     def __len__(self):
         return self.num_samples
@@ -81,12 +91,13 @@ class SubsetRandomSampler(Sampler):
         self.indices = indices
         self.generator = generator
 
-    def _order(self):
-        perm = _generator(self.generator).permutation(len(self.indices))
-        return np.asarray(self.indices)[perm] if len(self.indices) else np.zeros(0, dtype=np.int64)
+    def _parts(self):
+        perm = _generator(self.generator).randperm(len(self.indices))
+        yield np.asarray(self.indices, dtype=np.int64)[perm] if len(self.indices) else np.zeros(0, dtype=np.int64)
 
     def __iter__(self):
-        return iter(self._order().tolist())
+        for part in self._parts():
+            yield from part.tolist()
 
     def __len__(self):
         return len(self.indices)
@@ -119,11 +130,47 @@ class BatchSampler(Sampler):
         """Batches as array slices of the sampler's whole-epoch order; None for samplers we cannot see through."""
         if type(self.sampler) not in (SequentialSampler, RandomSampler, SubsetRandomSampler):
             return None  # a subclass may override __iter__, so only the built-in orders are trusted
-        order = self.sampler._order()
-        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        return [order[i:i + self.batch_size] for i in range(0, stop, self.batch_size)]
+        return self._batches_of(self.sampler._parts())
+
+    def _batches_of(self, parts):
+        """Slices of the sampler's blocks, pulled lazily so that each draw happens when PyTorch's would."""
+        pending = np.zeros(0, dtype=np.int64)
+        for part in parts:
+            pending = np.concatenate([pending, part]) if pending.size else part
+            stop = pending.size - pending.size % self.batch_size
+            for i in range(0, stop, self.batch_size):
+                yield pending[i:i + self.batch_size]
+            pending = pending[stop:]
+        if pending.size and not self.drop_last:
+            yield pending
 
     def __len__(self):
         if self.drop_last:
             return len(self.sampler) // self.batch_size
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+
+
+class WeightedRandomSampler(Sampler):
+    """Indices 0..len(weights)-1 drawn with probability proportional to ``weights`` (``torch.multinomial``)."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if not isinstance(num_samples, numbers.Integral) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, but got "
+                             f"replacement={replacement!r}")
+        weights = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"WeightedRandomSampler: weights should be a 1-D sequence, got shape {weights.shape}")
+        self.weights = weights
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = generator
+
+    def __iter__(self):
+        from ...factory import multinomial
+        yield from multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator).tolist()
+
+    def __len__(self):
+        return self.num_samples
