@@ -22,35 +22,33 @@ def _topological_order(roots, targets=None):
     them can be reached; only those need walking into.
     """
     order, visited = [], set()
+    needed = None if targets is None else set()
     stack = [(r, False) for r in roots]
+    push, pop = stack.append, stack.pop
     while stack:
-        node, expanded = stack.pop()
+        node, expanded = pop()
+        ctx = node._ctx
         if expanded:
             order.append(node)
+            if needed is not None:  # post-order: the node's inputs are already decided
+                key = id(node)
+                if key in targets:
+                    needed.add(key)
+                elif ctx is not None:
+                    for i in ctx.inputs:
+                        if id(i) in needed:
+                            needed.add(key)
+                            break
             continue
-        if id(node) in visited:
+        key = id(node)
+        if key in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
+        visited.add(key)
+        push((node, True))
         if ctx is not None:
             for inp in ctx.inputs:
                 if inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
-    if targets is None:
-        return order, None
-    needed = set()
-    for node in order:  # post-order: a node's inputs are decided before the node
-        key = id(node)
-        if key in targets:
-            needed.add(key)
-            continue
-        ctx = node._ctx
-        if ctx is not None:
-            for i in ctx.inputs:
-                if id(i) in needed:
-                    needed.add(key)
-                    break
+                    push((inp, False))
     return order, needed
 
 
@@ -139,31 +137,36 @@ def run_backward(outputs, grad_outputs, inputs=None, retain_graph=False, create_
     handed_out = {id(g._data) for g in grad_outputs}  # arrays owned by the caller are copied before storing
 
     with set_grad_enabled(create_graph):
+        pop = order.pop
         while order:
-            node = order.pop()  # dropping the walk's reference lets a finished activation be freed
+            node = pop()  # dropping the walk's reference lets a finished activation be freed
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if targets is not None and id(node) in targets:
-                results[targets[id(node)]] = g
+            if targets is not None:
+                slot = targets.get(id(node))
+                if slot is not None:
+                    results[slot] = g
             ctx = node._ctx
-            if accumulate and (ctx is None or node._retains_grad):
-                _accumulate(node, g, create_graph, handed_out)
             if ctx is None:
+                if accumulate:
+                    _accumulate(node, g, create_graph, handed_out)
                 continue
+            if accumulate and node._retains_grad:
+                _accumulate(node, g, create_graph, handed_out)
             _check_saved(node)
-            in_grads = vjp(ctx, g, node)
-            for inp, ig in zip(ctx.inputs, in_grads):
+            for inp, ig in zip(ctx.inputs, vjp(ctx, g, node)):
                 if ig is None or not inp.requires_grad:
                     continue
                 key = id(inp)
                 if needed is not None and key not in needed:
                     continue
-                grads[key] = grads[key] + ig if key in grads else ig
+                prev = grads.get(key)
+                grads[key] = ig if prev is None else prev + ig
             if not retain_graph:
                 ctx.freed = True
                 ctx.inputs = ()  # release what this op saved as soon as its gradient is out (PyTorch frees too)
-            del node, ctx, in_grads, g
+            del node, ctx, g
 
     if inputs is not None:
         for i, (t, r) in enumerate(zip(inputs, results)):
