@@ -113,7 +113,9 @@ def normal(mean, std, size=None, *, generator=None, dtype=None, requires_grad=Fa
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False):
-    """Integers in [low, high), PyTorch's draws for the same seed."""
+    """Integers in [low, high), PyTorch's draws for the same seed; ``randint(high, size)`` as in PyTorch."""
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:

@@ -401,13 +401,14 @@ class Tensor:
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._check_inplace("uniform_")
-        return self._inplace("uniform_", self._rng(generator).uniform(a, b, self.shape, self._float_dtype("uniform_")))
+        dtype, gen = self._float_dtype("uniform_"), self._rng(generator)
+        return self._inplace("uniform_", self._draw(lambda shape, _: gen.uniform(a, b, shape, dtype)))
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._check_inplace("normal_")
-        contiguous = self._data.flags.c_contiguous
-        return self._inplace("normal_", self._rng(generator).normal(mean, std, self.shape,
-                                                                     self._float_dtype("normal_"), contiguous))
+        dtype, gen = self._float_dtype("normal_"), self._rng(generator)
+        return self._inplace("normal_", self._draw(lambda shape, contiguous: gen.normal(mean, std, shape, dtype,
+                                                                                        contiguous)))
 
     def random_(self, from_=None, to=None, *, generator=None, **kwargs):
         """Integers: [0, max] of the dtype with no bounds, [0, from_) with one, [from_, to) with two."""
@@ -417,11 +418,11 @@ class Tensor:
             raise TypeError(f"random_: unexpected keyword arguments {sorted(kwargs)}")
         gen = self._rng(generator)
         if from_ is None:
-            return self._inplace("random_", gen.random(self.shape, self.dtype))
+            return self._inplace("random_", self._draw(lambda shape, _: gen.random(shape, self.dtype)))
         low, high = (0, from_) if to is None else (from_, to)
         if not int(low) < int(high):
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-        return self._inplace("random_", gen.randint(low, high, self.shape, self.dtype))
+        return self._inplace("random_", self._draw(lambda shape, _: gen.randint(low, high, shape, self.dtype)))
 
     def bernoulli_(self, p=0.5, *, generator=None):
         self._check_inplace("bernoulli_")
@@ -429,7 +430,7 @@ class Tensor:
         if isinstance(p, Tensor):
             probs = xp.broadcast_to(p._data, self.shape)
             return self._inplace("bernoulli_", gen.bernoulli(probs, dtype=self.dtype))
-        return self._inplace("bernoulli_", gen.bernoulli(p, self.shape, self.dtype))
+        return self._inplace("bernoulli_", self._draw(lambda shape, _: gen.bernoulli(p, shape, self.dtype)))
 
     def bernoulli(self, p=None, *, generator=None):
         from ..factory import bernoulli
@@ -437,8 +438,8 @@ class Tensor:
 
     def exponential_(self, lambd=1.0, *, generator=None):
         self._check_inplace("exponential_")
-        return self._inplace("exponential_", self._rng(generator).exponential(lambd, self.shape,
-                                                                               self._float_dtype("exponential_")))
+        dtype, gen = self._float_dtype("exponential_"), self._rng(generator)
+        return self._inplace("exponential_", self._draw(lambda shape, _: gen.exponential(lambd, shape, dtype)))
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         from ..factory import multinomial
@@ -448,6 +449,11 @@ class Tensor:
     def _rng(generator):
         from ..random import _generator
         return _generator(generator)
+
+    def _draw(self, draw):
+        """Random values for this tensor, in the order PyTorch's kernels visit its memory."""
+        from ..random.generator import draw_for
+        return draw_for(self._data, draw)
 
     def _float_dtype(self, op):
         if self.dtype.kind != "f":

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..random import _generator
+from ..random.generator import draw_for
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -58,14 +59,15 @@ def _float_dtype(tensor, fn):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """U(a, b), PyTorch's draws for the same seed."""
-    return _fill(tensor, _generator(generator).uniform(a, b, tensor.shape, _float_dtype(tensor, "uniform_")))
+    dtype, gen = _float_dtype(tensor, "uniform_"), _generator(generator)
+    return _fill(tensor, draw_for(tensor._data, lambda shape, _: gen.uniform(a, b, shape, dtype)))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """N(mean, std²), PyTorch's draws for the same seed."""
-    values = _generator(generator).normal(mean, std, tensor.shape, _float_dtype(tensor, "normal_"),
-                                          tensor._data.flags.c_contiguous)
-    return _fill(tensor, values)
+    dtype, gen = _float_dtype(tensor, "normal_"), _generator(generator)
+    return _fill(tensor, draw_for(tensor._data, lambda shape, contiguous: gen.normal(mean, std, shape, dtype,
+                                                                                     contiguous)))
 
 
 def _norm_cdf(x):

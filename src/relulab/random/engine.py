@@ -54,13 +54,13 @@ class MT19937:
 
     def set_key_and_position(self, key, left, following):
         if not 1 <= left <= STATE_WORDS:
-            raise ValueError(f"Generator.set_state: the engine's 'left' count must be in [1, {STATE_WORDS}], got {left}")
+            raise RuntimeError(f"Generator.set_state: the engine's 'left' count must be in [1, {STATE_WORDS}], got {left}")
         if not 0 <= following <= STATE_WORDS:
-            raise ValueError(f"Generator.set_state: the engine's 'next' index must be in [0, {STATE_WORDS}], "
+            raise RuntimeError(f"Generator.set_state: the engine's 'next' index must be in [0, {STATE_WORDS}], "
                              f"got {following}")
         fresh = left == 1 and following == 0
         if not fresh and following != STATE_WORDS + 1 - left:
-            raise ValueError(f"Generator.set_state: inconsistent engine position (left {left}, next {following})")
+            raise RuntimeError(f"Generator.set_state: inconsistent engine position (left {left}, next {following})")
         self._bits.state = {"bit_generator": "MT19937", "state": {"key": np.asarray(key, np.uint32),
                                                                  "pos": STATE_WORDS + 1 - left}}
         self._fresh = fresh

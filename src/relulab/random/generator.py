@@ -177,3 +177,16 @@ def _any_dtype(dtype, fallback=None):
     if dtype is not None:
         return np.dtype(dtype)
     return np.dtype(backend.get_default_dtype() if fallback is None else fallback)
+
+
+def draw_for(target, draw):
+    """``draw(shape, contiguous)`` laid out for the array ``target`` as PyTorch fills it.
+
+    PyTorch's serial kernels visit a strided tensor in memory order (its iterator sorts dimensions by stride), so a
+    transposed tensor gets its values column by column; a contiguous one gets them in logical order.
+    """
+    if target.flags.c_contiguous or target.ndim < 2:
+        return draw(target.shape, True)
+    axes = sorted(range(target.ndim), key=lambda axis: -abs(target.strides[axis]))
+    values = draw(tuple(target.shape[axis] for axis in axes), False)
+    return np.transpose(values, np.argsort(axes))
