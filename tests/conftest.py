@@ -35,3 +35,26 @@ def hw1_train():
     if not path.exists():
         pytest.skip("../shared/data/hw1 is absent")
     return path
+
+
+def require_numba():
+    """numba accelerates large draws (``relulab[fast]``); the test extra installs it, so CI must have it."""
+    try:
+        import numba
+    except ImportError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("numba (the test extra) must be installed under CI=true")
+        pytest.skip("numba is not installed")
+    return numba
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def draw_path(request, monkeypatch):
+    """Run a test on both implementations of the generator's hot loops: NumPy's, and the numba kernels."""
+    from relulab.random import compiled
+    if request.param == "numpy":
+        monkeypatch.setattr(compiled, "_kernels", None)
+    else:
+        require_numba()
+        monkeypatch.setattr(compiled, "_kernels", False)  # look the kernels up afresh
+    return request.param

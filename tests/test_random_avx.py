@@ -14,6 +14,8 @@ from hypothesis import given, settings, strategies as st
 from relulab.random import avx_math
 from relulab.random.fma import fma
 
+from conftest import require_numba
+
 F32 = np.float32
 
 
@@ -95,6 +97,21 @@ def test_known_hard_inputs():
 @given(st.lists(st.integers(0, (1 << 24) - 1), min_size=1, max_size=64))
 def test_any_grid_points(ks):
     _check(np.array(ks, dtype=np.uint32))
+
+
+def test_compiled_kernel_matches_the_reference():
+    """numba's Box-Muller kernel (``relulab[fast]``) on the same grid stride, against the same reference."""
+    require_numba()
+    from relulab.random import _numba_kernels
+    k = np.arange(0, 1 << 24, 7, dtype=np.uint32)
+    k = k[: k.size - k.size % 8]
+    u1, theta, _, _, _ = _fast(k)
+    cos, sin = np.empty(k.size, F32), np.empty(k.size, F32)
+    _numba_kernels._pairs(k, k, cos, sin)  # each lane's words: u = k·2**-24 for both the radius and the angle
+    radius = np.sqrt(F32(-2) * reference_log(u1))
+    ref_sin, ref_cos = reference_sincos(theta)
+    np.testing.assert_array_equal(cos, radius * ref_cos)
+    np.testing.assert_array_equal(sin, radius * ref_sin)
 
 
 def test_unfused_arithmetic_would_differ():

@@ -169,3 +169,14 @@ def test_randperm_is_a_permutation_for_many_sizes():
     for n in (0, 1, 2, 3, 10, 1000):
         assert sorted(gen.randperm(n).tolist()) == list(range(n))
     assert distributions.opmath(np.float16) == np.float32
+
+
+def test_compiled_engine_continues_numpys_stream(draw_path):
+    """Large draws (numba's loop when installed) and small ones (NumPy's MT19937) interleave into one stream."""
+    engine = MT19937(12)
+    words = np.concatenate([engine.uint32(5), engine.uint32(70_000), engine.uint32(3), engine.uint32(1 << 16)])
+    reference = MT19937(12)
+    assert words.tolist() == reference._draw.integers(0, 1 << 32, size=words.size, dtype=np.uint32).tolist()
+    ours, theirs = engine._bits.state["state"], reference._bits.state["state"]
+    assert ours["pos"] == theirs["pos"]
+    np.testing.assert_array_equal(ours["key"], theirs["key"])

@@ -263,3 +263,17 @@ def test_samplers_match(torch):
         ))
     assert results[0] == results[1]
     assert_array_equal(torch.get_rng_state().numpy(), rl.get_rng_state().numpy())
+
+
+@pytest.mark.parametrize("np_dtype, name", FLOATS + ((np.float16, "float16"),))
+def test_large_draws_on_both_paths(torch, draw_path, np_dtype, name):
+    """Draws of >= 2**16 values take numba's loops when it is installed; NumPy's must give the same values."""
+    tdt = getattr(torch, name)
+    _pair(torch, 31)
+    for n in (1 << 16, 200_003):
+        assert_array_equal(torch.rand(n, dtype=tdt).numpy(), rl.rand(n, dtype=np_dtype).numpy())
+        assert_array_equal(torch.randn(n, dtype=tdt).numpy(), rl.randn(n, dtype=np_dtype).numpy())
+        assert_array_equal(torch.empty(n, dtype=tdt).normal_(0.5, 3.0).numpy(),
+                           rl.empty(n, dtype=np_dtype).normal_(0.5, 3.0).numpy())
+    assert_array_equal(torch.randperm(100_000).numpy(), rl.randperm(100_000).numpy())
+    assert_array_equal(torch.get_rng_state().numpy(), rl.get_rng_state().numpy())

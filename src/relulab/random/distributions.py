@@ -8,13 +8,13 @@ import math
 
 import numpy as np
 
-from . import avx_math
+from . import avx_math, compiled
 from .capability import cpu_capability, fuses_multiply_add
 from .fma import fma
 
 _CHUNK = 1 << 15  # lanes per pass of the vectorised normal kernel: small enough to stay in cache
 _F32_LOW_BITS = np.uint32((1 << 24) - 1)
-_F64_LOW_BITS = np.uint64((1 << 53) - 1)
+_HIGH_21_BITS = np.uint32((1 << 21) - 1)
 _SMALL_RANGE = 1 << 28  # below this, integer draws use one 32-bit word ("allow approx 5% skew")
 _RANDPERM_32BIT_LIMIT = 0xFFFFFFFF // 20
 
@@ -27,12 +27,34 @@ def opmath(dtype):
 def unit_uniform(engine, n, dtype):
     """n uniforms on [0, 1) in ``opmath(dtype)``: 24 bits of one word, or 53 bits of a 64-bit word."""
     if opmath(dtype) == np.float64:
-        return (engine.uint64(n) & _F64_LOW_BITS).astype(np.float64) * 2.0 ** -53
-    return (engine.uint32(n) & _F32_LOW_BITS).astype(np.float32) * np.float32(2.0 ** -24)
+        # the low 53 bits of (high << 32 | low), as high's low 21 bits · 2**-21 + low · 2**-53 (exact in float64)
+        words = engine.uint32(2 * n)
+        kernels = compiled.kernels(n)
+        if kernels is not None:
+            values = np.empty(n, np.float64)
+            kernels.unit_uniforms64(words, values)
+            return values
+        high = (words[0::2] & _HIGH_21_BITS).astype(np.float64)
+        high *= 2.0 ** -21
+        low = words[1::2].astype(np.float64)
+        low *= 2.0 ** -53
+        high += low
+        return high
+    words = engine.uint32(n)
+    kernels = compiled.kernels(n)
+    if kernels is not None:
+        values = np.empty(n, np.float32)
+        kernels.unit_uniforms(words, values)
+        return values
+    values = (words & _F32_LOW_BITS).astype(np.float32)
+    values *= np.float32(2.0 ** -24)
+    return values
 
 
 def _scale_and_shift(x, scale, shift, dtype):
     """x·scale + shift in ``dtype``, rounded once where PyTorch's kernels are built with FMA."""
+    if scale == 1 and shift == 0:
+        return x.astype(dtype, copy=False)
     if fuses_multiply_add():
         return fma(x, scale, shift, dtype)
     return (x * dtype.type(scale) + dtype.type(shift)).astype(dtype)
@@ -106,6 +128,8 @@ def normal_fill(engine, mean, std, n, dtype):
     """``normal_`` on a contiguous tensor of n ≥ 16: Box-Muller on blocks of 16 uniforms, the last 16 redrawn."""
     dtype, math_dtype = np.dtype(dtype), opmath(dtype)
     full = n - n % 16
+    if _compiled_normals(math_dtype, n):
+        return _normal_fill_compiled(engine, mean, std, n, dtype, full)
     if math_dtype == dtype:  # float32/float64 draw every uniform first, into the output itself
         values = unit_uniform(engine, n, dtype)
         out = np.empty(n, dtype)
@@ -116,6 +140,23 @@ def normal_fill(engine, mean, std, n, dtype):
     if n % 16:
         out[n - 16:] = _box_muller_blocks(unit_uniform(engine, 16, dtype).reshape(1, 16), mean, std, math_dtype)
     return out.astype(dtype, copy=False)
+
+
+def _compiled_normals(math_dtype, n):
+    return math_dtype == np.float32 and cpu_capability() == "avx2" and compiled.kernels(n) is not None
+
+
+def _normal_fill_compiled(engine, mean, std, n, dtype, full):
+    """The AVX2 float32 kernel straight from engine words (numba): the same words and values as ``normal_fill``."""
+    out = np.empty(n, np.float32)
+    words = engine.uint32(n if dtype == np.float32 else full)  # float16 draws only whole blocks, as PyTorch does
+    kernels = compiled.kernels(n)
+    kernels.normals_from_words(words[:full], out[:full])
+    if n % 16:
+        tail = np.empty(16, np.float32)
+        kernels.normals_from_words(engine.uint32(16), tail)
+        out[n - 16:] = tail
+    return _affine(out, mean, std, np.float32).astype(dtype, copy=False)
 
 
 def normal_serial(generator, mean, std, n, dtype):
@@ -179,10 +220,16 @@ def randperm(engine, n):
     """``randperm(n)``: Fisher-Yates swapping slot i with i + word % (n − i), or, for n ≥ 2**32/20, the inside-out
     variant with 64-bit words."""
     if n < _RANDPERM_32BIT_LIMIT:
-        offsets = (engine.uint32(max(n - 1, 0)) % np.arange(n, 1, -1, dtype=np.uint32)).tolist()
+        steps = max(n - 1, 0)
+        partners = (engine.uint32(steps) % np.arange(n, 1, -1, dtype=np.uint32)).astype(np.int64)
+        partners += np.arange(steps, dtype=np.int64)
+        kernels = compiled.kernels(n)
+        if kernels is not None:
+            order = np.arange(n, dtype=np.int64)
+            kernels.swap_forward(order, partners)
+            return order
         order = list(range(n))
-        for i, offset in enumerate(offsets):  # each swap depends on the ones before it
-            j = i + offset
+        for i, j in enumerate(partners.tolist()):  # each swap depends on the ones before it
             order[i], order[j] = order[j], order[i]
         return np.asarray(order, dtype=np.int64)
     picks = (engine.uint64(n) % np.arange(1, n + 1, dtype=np.uint64)).tolist()

@@ -6,6 +6,8 @@ and tempering in C; relulab only seeds, reads and converts.
 """
 import numpy as np
 
+from . import compiled
+
 STATE_WORDS = 624
 _INIT_MULTIPLIER = 1812433253
 
@@ -36,6 +38,14 @@ class MT19937:
     def uint32(self, n):
         """The next ``n`` words, as uint32."""
         self._fresh = self._fresh and n == 0
+        kernels = compiled.kernels(n)
+        if kernels is not None:
+            state = self._bits.state
+            key = np.array(state["state"]["key"], dtype=np.uint32)
+            words = np.empty(n, np.uint32)
+            pos = kernels.mt_words(key, int(state["state"]["pos"]), words)
+            self._bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+            return words
         # integers() over the full 32-bit range returns each word as drawn, with no rejection and no buffering
         return self._draw.integers(0, 1 << 32, size=n, dtype=np.uint32)
 

@@ -6,6 +6,8 @@ no fma ufunc; these emulate it exactly with error-free transformations and round
 import numpy as np
 
 _SPLITTER = 134217729.0  # 2**27 + 1: Veltkamp's split of a float64 into two 26-bit halves
+_BELOW_FLOAT32 = np.uint64((1 << 29) - 1)  # the float64 mantissa bits a float32 drops
+_FLOAT32_HALF_ULP = np.uint64(1 << 28)
 
 
 def _two_sum(a, b):
@@ -40,9 +42,16 @@ def _add_round_to_odd(a, b):
 def fma(a, b, c, dtype):
     """fl(a·b + c) in ``dtype`` (float32 or float64), elementwise with broadcasting."""
     a, b, c = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(c, np.float64))
+    if a.ndim == 0:
+        return fma(a.reshape(1), b.reshape(1), c.reshape(1), dtype).reshape(())
     if np.dtype(dtype) == np.float32:
-        # float32 products are exact in float64; rounding the sum to odd at 53 bits, then to nearest at 24, is exact
-        return _add_round_to_odd(a * b, c).astype(np.float32)
+        # float32 products are exact in float64, so only the sum rounds; rounding it to odd at 53 bits, then to
+        # nearest at 24, is exact.  That only matters when the float64 sum lands on a float32 midpoint.
+        total = a * b + c
+        at_midpoint = (total.view(np.uint64) & _BELOW_FLOAT32) == _FLOAT32_HALF_ULP
+        if at_midpoint.any():
+            total[at_midpoint] = _add_round_to_odd((a * b)[at_midpoint], c[at_midpoint])
+        return total.astype(np.float32)
     high, low = _two_product(a, b)
     sum_high, sum_low = _two_sum(c, high)
     return sum_high + _add_round_to_odd(low, sum_low)
