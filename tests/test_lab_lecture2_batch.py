@@ -31,12 +31,21 @@ def test_quick_run_follows_the_method(outcomes, key):
 
 
 def test_equal_training_loss(outcomes):
-    """Both batch sizes are compared at (just under) the same training loss, reached within the cap."""
+    """Every net that reached the target within the cap is compared at (just under) the target training loss; a
+    net that never reached it (updates −1) makes the verdict "not reproduced", saying why.  (At lab seed 0 in
+    --quick, since the labs draw from PyTorch's generator, batch 16 misses the target on the second seed.)"""
     _, results = outcomes
-    for row in results["batch_generalization"].table[:-1]:
+    result = results["batch_generalization"]
+    missed = 0
+    for row in result.table[:-1]:
         for label in ("batch 16", "batch 512"):
+            if row[f"{label} updates"] == -1:
+                missed += 1
+                continue
             assert 0 < row[f"{label} updates"] <= batch.MAX_UPDATES[0]
             assert row[f"{label} train loss"] <= batch.TARGET
+    if missed:
+        assert result.verdict == "not reproduced" and result.because.startswith("some nets never reached")
 
 
 def test_judge_time():

@@ -14,7 +14,10 @@ from relulab.labs.lecture2_common import (Grid, MemberBatches, MemberLR, fit, lo
                                           tensor)
 
 # The verdicts of the --quick run at lab seed 0, each explained in the report (see the experiments' `because`).
-EXPECTED = {"deeper_worse": "reproduced", "model_bias": "reproduced", "local_minima": "reproduced",
+# model_bias was "reproduced" while the labs drew weights from NumPy; with PyTorch's generator (issue 17) the
+# linear model of the second seed, at the lr chosen on validation (0.003), ends at 0.469 against its optimum 0.370
+# within --quick's budget, so "the small model is biased" holds on 2 of 3 seeds.
+EXPECTED = {"deeper_worse": "reproduced", "model_bias": "partly reproduced", "local_minima": "reproduced",
             "overfitting": "partly reproduced"}
 
 

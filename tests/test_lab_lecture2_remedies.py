@@ -6,7 +6,10 @@ from labcheck import assert_follows_method, run_quick
 
 from relulab.labs import VERDICTS, lecture2_remedies as remedies
 
-EXPECTED = {"remedies": "partly reproduced", "over_constrain": "reproduced"}
+# The verdicts of the --quick run at lab seed 0.  remedies was "partly reproduced" (dropout's interval above 0)
+# while the labs drew weights and dropout masks from NumPy; with PyTorch's generator (issue 17) no remedy's
+# 95 % interval over --quick's 3 seeds lies above 0 (dropout: mean −0.0016, [−0.19, 0.19]).
+EXPECTED = {"remedies": "not reproduced", "over_constrain": "reproduced"}
 
 
 @pytest.fixture(scope="module")

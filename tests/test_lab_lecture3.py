@@ -161,9 +161,11 @@ def test_output_side_and_reach_match_the_lecture():
     assert out == 4 and reach[0, 0] == 1 and reach[2, 2] == 9
 
 
-def test_random_crop_is_a_shift_with_zero_fill():
+def test_random_crop_is_a_shift_with_zero_fill(torch):
+    """Each image shifted by its own offsets, drawn as torch.randint(0, 3, (2, n)) from the generator."""
+    from relulab.labs import draws
     x = np.random.default_rng(0).random((6, 1, 8, 8)).astype(np.float32)
-    out = lecture3._random_crop(x, np.random.default_rng(3))
-    dy, dx = np.random.default_rng(3).integers(0, 3, size=(2, 6))
+    out = lecture3._random_crop(x, draws.generator(3))
+    dy, dx = torch.randint(0, 3, (2, 6), generator=torch.Generator().manual_seed(3)).numpy()
     for i in range(6):
         np.testing.assert_array_equal(out[i], shift(x[i], int(1 - dx[i]), int(1 - dy[i])))

@@ -2,6 +2,7 @@
 import importlib
 from pathlib import Path
 
+from .draws import RANDOMNESS
 from .framework import VERDICTS, Context, Control, Experiment, Result, experiment, run_experiments
 
 # lab name → (module holding EXPERIMENTS, report title)
@@ -35,7 +36,7 @@ def run_lab(names, out="lab-report", quick=False, seed=0, progress=print):
         if progress:
             progress(f"lab {name}{' (quick)' if quick else ''}")
         outcomes = run_experiments(experiments_of(name), out_dir, quick, seed, progress)
-        reports[name] = write_report(out_dir, LABS[name][1], outcomes, seed, quick)
+        reports[name] = write_report(out_dir, LABS[name][1], outcomes, seed, quick, randomness=RANDOMNESS)
         write_index(out, list(LABS))  # after each lab, so an interrupted `lab all` still links what finished
     return reports
 

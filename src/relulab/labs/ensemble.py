@@ -12,36 +12,44 @@ import numpy as np
 import relulab
 import relulab.nn.functional as F
 from relulab import nn
+from .draws import generator
 
 
 class StackedMLP(nn.Module):
     """``groups × members`` independent MLPs with layer widths ``widths`` (input first, output last).
 
-    Member ``g·members + i`` is the i-th member of group g.  Weights and biases start as PyTorch's ``nn.Linear``
-    does, U(±1/√fan_in), drawn from ``rng``.  ``hidden_masks`` (one array (groups·members, width) per hidden layer,
-    of 0/1) switches units off per member: a masked unit's output is 0, so its weights get no gradient and never
-    move, and the member is a narrower net.  ``init_scale`` multiplies the last layer's initial weights and biases.
+    Member ``g·members + i`` is the i-th member of group g.  Member k holds the weights of the k-th of
+    ``groups·members`` nets built one after another from ``nn.Linear`` layers (PyTorch's default init,
+    U(±1/√fan_in)) after ``manual_seed(seed)``; in PyTorch: ``torch.manual_seed(seed)``, then
+    ``[nn.Sequential(nn.Linear(widths[0], widths[1]), act, ...) for _ in range(groups * members)]``.  The draws
+    are float32, cast to ``dtype`` afterwards (``.to(torch.float64)``).  ``init_scale`` then multiplies the last
+    layer's initial weights and biases.  ``hidden_masks`` (one array (groups·members, width) per hidden layer, of
+    0/1) switches units off per member: a masked unit's output is 0, so its weights get no gradient and never
+    move, and the member is a narrower net.
     """
 
-    def __init__(self, widths, members, groups=1, activation=relulab.relu, rng=None, dtype=relulab.float32,
+    def __init__(self, widths, members, groups=1, activation=relulab.relu, seed=0, dtype=relulab.float32,
                  hidden_masks=None, init_scale=1.0):
         super().__init__()
         if len(widths) < 2 or members < 1 or groups < 1:
             raise ValueError(f"StackedMLP: need >= 2 widths, >= 1 member and >= 1 group, got widths={widths}, "
                              f"members={members}, groups={groups}")
-        rng = np.random.default_rng(0) if rng is None else rng
         self.widths, self.members, self.groups, self.activation = list(widths), members, groups, activation
         self.count = members * groups
         self.layers = len(widths) - 1
         dtype_np = np.float64 if dtype == relulab.float64 else np.float32
+        weights, biases = _draw_linears(self.widths, self.count, seed)
         for g in range(groups):
-            for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
-                bound = 1 / np.sqrt(fan_in)
+            for layer in range(self.layers):
                 scale = init_scale if layer == self.layers - 1 else 1.0
-                weight = scale * rng.uniform(-bound, bound, (members, fan_in, fan_out))
-                bias = scale * rng.uniform(-bound, bound, (members, 1, fan_out))
-                setattr(self, f"weight_{g}_{layer}", nn.Parameter(weight.astype(dtype_np)))
-                setattr(self, f"bias_{g}_{layer}", nn.Parameter(bias.astype(dtype_np)))
+                members_of_g = slice(g * members, (g + 1) * members)
+                # cast, then scale in that dtype: PyTorch's ``.to(dtype)`` and then ``weight.mul_(scale)``
+                weight = weights[layer][members_of_g].astype(dtype_np)
+                bias = biases[layer][members_of_g].astype(dtype_np)
+                if scale != 1.0:
+                    weight, bias = weight * dtype_np(scale), bias * dtype_np(scale)
+                setattr(self, f"weight_{g}_{layer}", nn.Parameter(weight))
+                setattr(self, f"bias_{g}_{layer}", nn.Parameter(bias))
         self.masks = None
         if hidden_masks is not None:
             if len(hidden_masks) != self.layers - 1:
@@ -71,6 +79,22 @@ class StackedMLP(nn.Module):
                 if self.masks is not None:
                     h = h * self.masks[layer]
         return h
+
+
+def _draw_linears(widths, count, seed):
+    """Per layer, the (count, fan_in, fan_out) weights and (count, 1, fan_out) biases of ``count`` MLPs built one
+    after another from ``nn.Linear`` layers after ``manual_seed(seed)`` (a generator of their own, so the default
+    generator is left alone)."""
+    gen = generator(seed)
+    pairs = list(zip(widths[:-1], widths[1:]))
+    weights = [np.empty((count, fan_in, fan_out), np.float32) for fan_in, fan_out in pairs]
+    biases = [np.empty((count, 1, fan_out), np.float32) for _, fan_out in pairs]
+    for k in range(count):
+        for layer, (fan_in, fan_out) in enumerate(pairs):
+            linear = nn.Linear(fan_in, fan_out, generator=gen)
+            weights[layer][k] = linear.weight.detach().numpy().T
+            biases[layer][k, 0] = linear.bias.detach().numpy()
+    return weights, biases
 
 
 def member_mse(prediction, target):

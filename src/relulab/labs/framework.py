@@ -11,8 +11,9 @@ The method every experiment follows:
 4. ``Result(..., verdict, because, table=per-seed rows + spread, seeds, settings, controls)``, where ``settings``
    says how each setting (lr, epochs, sizes) was chosen.
 
-``ctx`` gives the seeds, the quick flag (smaller sizes for the CI smoke run), progress bars, random generators
-and ``ctx.figure(fig, name)``, which saves a matplotlib figure into the report's folder.
+``ctx`` gives the seeds, the quick flag (smaller sizes for the CI smoke run), progress bars, NumPy generators for
+data (``ctx.rng``) and ``ctx.figure(fig, name)``, which saves a matplotlib figure into the report's folder.  Model-side
+draws (weights, batch orders, dropout) go through PyTorch's generator instead: see ``draws``.
 """
 import os
 import sys

@@ -20,7 +20,7 @@ from relulab.analysis.surface import linear_surface, plot_contour
 from relulab.data.curves import RED_CURVE_KNOTS, red_curve
 from relulab.data.views import ViewSeries, daily_views, window
 
-from . import stats
+from . import draws, stats
 from .framework import Control, Result, experiment
 from .seedbatch import SeedBatchMLP
 
@@ -475,8 +475,8 @@ def error_surface(ctx):
     seeds = ctx.seeds()
     starts = []
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        starts.append((float(rng.uniform(*B_RANGE)), float(rng.uniform(*W_RANGE))))   # a random (b, w) in the frame
+        gen = draws.generator(seed)
+        starts.append((float(draws.uniform(gen, *B_RANGE, 1)[0]), float(draws.uniform(gen, *W_RANGE, 1)[0])))  # (b, w)
     labels = list(LR_FACTORS)
     paths = _descend(xt, yt, [st for st in starts for _ in labels],
                      [LR_FACTORS[label] / lam_max for _ in starts for label in labels], SURFACE_STEPS)

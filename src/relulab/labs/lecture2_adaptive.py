@@ -9,6 +9,7 @@ import numpy as np
 import relulab
 from relulab.optim import SGD, Adagrad, Adam, RMSprop, lr_scheduler
 
+from . import draws
 from .criteria import beats, combine, holds_on_seeds, log_ratio
 from .descent import contour_with_paths, descend, pyplot, step_lengths
 from .ensemble import StackedMLP, evaluate, member_cross_entropy, train
@@ -32,9 +33,9 @@ def valley(kappa):
     return rows
 
 
-def valley_starts(rng, count):
-    x = rng.uniform(-9.0, -7.0, count)
-    y = rng.uniform(0.4, 0.8, count) * rng.choice([-1.0, 1.0], count)
+def valley_starts(gen, count):
+    x = draws.uniform(gen, -9.0, -7.0, count)
+    y = draws.uniform(gen, 0.4, 0.8, count) * draws.signs(gen, count)
     return np.stack([x, y], 1)
 
 
@@ -104,7 +105,7 @@ def _valley_rows(seeds, finals):
             "step by 1/σ_i and end much closer to the minimum in the same number of steps.")
 def adaptive_paths(ctx):
     seeds = ctx.seeds()
-    starts = np.stack([valley_starts(np.random.default_rng(s), 2 * VALLEY_STARTS).reshape(2, VALLEY_STARTS, 2)
+    starts = np.stack([valley_starts(draws.generator(s), 2 * VALLEY_STARTS).reshape(2, VALLEY_STARTS, 2)
                        for s in seeds])
     finals = _valley_arms(VALLEY_KAPPA, starts, ctx.quick)
     rows, chosen = _valley_rows(seeds, finals)
@@ -152,9 +153,9 @@ def _valley_figure(finals, chosen, starts, steps):
 EXPLOSION_LR, EXPLOSION_STEPS, WARM = 0.03, 600, 50
 
 
-def explosion_starts(rng, count):
-    x = rng.uniform(-7.0, -5.0, count)
-    y = rng.uniform(0.3, 0.7, count) * rng.choice([-1.0, 1.0], count)
+def explosion_starts(gen, count):
+    x = draws.uniform(gen, -7.0, -5.0, count)
+    y = draws.uniform(gen, 0.3, 0.7, count) * draws.signs(gen, count)
     return np.stack([x, y], 1)
 
 
@@ -189,7 +190,7 @@ def _judge_explosion(rows):
             "(σ not yet estimated) small.")
 def adaptive_explosion(ctx):
     seeds = ctx.seeds()
-    starts = np.concatenate([explosion_starts(np.random.default_rng(s), 1) for s in seeds])
+    starts = np.concatenate([explosion_starts(draws.generator(s), 1) for s in seeds])
     runs = {name: _rmsprop_run(starts, schedule) for name, schedule in ctx.progress(SCHEDULES.items(), "schedules")}
     none, decay, warmup = (runs[n] for n in SCHEDULES)
     rows = [{"seed": s, "early max, none": _sig(none["early"][i]), "early max, warmup": _sig(warmup["early"][i]),
@@ -299,7 +300,7 @@ def _warmup_arms(data, seeds, make_optimizer, steps):
     losses (lrs, seeds)."""
     (x, y), (xv, yv), (xt, yt) = data
     lrs = len(WARMUP_LRS)
-    model = StackedMLP([FEATURES, D_MODEL, CLASSES], len(seeds), groups=2 * lrs, rng=np.random.default_rng(seeds[0]))
+    model = StackedMLP([FEATURES, D_MODEL, CLASSES], len(seeds), groups=2 * lrs, seed=seeds[0])
     optimizer = make_optimizer(model.param_groups([lr * np.sqrt(D_MODEL * WARMUP_STEPS) for lr in WARMUP_LRS]
                                                   + list(WARMUP_LRS)))
     scheduler = lr_scheduler.LambdaLR(optimizer, [noam_factor] * lrs + [decay_factor] * lrs)

@@ -10,6 +10,7 @@ import numpy as np
 import relulab
 from .. import nn, optim
 from ..autograd import grad
+from . import draws
 from .criteria import combine, holds_on_seeds
 from .ensemble import member_cross_entropy
 from .framework import Control, Result, experiment
@@ -67,9 +68,10 @@ def _timings(seed, rounds):
     y = rng.integers(0, 10, TIME_ROWS)
     model, loss_fn = _time_net(seed), nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), lr=0.01)
+    gen = draws.generator(seed)
 
     def batch(size):
-        rows = rng.choice(TIME_ROWS, size, replace=False)
+        rows = draws.permutation(gen, TIME_ROWS)[:size]
         return tensor(x[rows]), tensor(y[rows], np.int64)
     drawn = {size: [batch(size) for _ in range(rounds + 1)] for size in TIME_SIZES}
     best = {size: math.inf for size in TIME_SIZES}
@@ -168,22 +170,22 @@ def _flat_grads(model, x, y):
     return np.concatenate([g.numpy().reshape(g.shape[0], -1) for g in grads], axis=1)
 
 
-def _noise_seed(seed, draws):
-    """At one seed's initial weights: E‖g_B − g‖² for every B, over DRAWS mini-batches drawn without replacement
+def _noise_seed(seed, count):
+    """At one seed's initial weights: E‖g_B − g‖² for every B, over ``count`` mini-batches drawn without replacement
     (the real run), and over "batches" of one row repeated B times (the control), both corrected for sampling
     without replacement by (N − 1)/(N − B), so that the law reads tr(Σ)/B."""
     (x, y), _, _ = digits_split(seed)
     n = len(y)
-    rng = np.random.default_rng(seed)
-    model = stack(WIDTHS, draws, seed, starts=np.zeros(draws), dtype=relulab.float64)
+    gen = draws.generator(seed)
+    model = stack(WIDTHS, count, seed, starts=np.zeros(count), dtype=relulab.float64)
     one = stack(WIDTHS, 1, seed, dtype=relulab.float64)
     copy_members(one, model, [0])
     full = _flat_grads(one, x[None], y[None])[0]
     found = {"independent": [], "repeated": []}
     for size in NOISE_SIZES:
         correction = (n - 1) / (n - size)
-        independent = np.stack([rng.permutation(n)[:size] for _ in range(draws)])
-        repeated = np.repeat(rng.integers(0, n, draws)[:, None], size, axis=1)
+        independent = np.stack([draws.permutation(gen, n)[:size] for _ in range(count)])
+        repeated = np.repeat(draws.integers(gen, 0, n, count)[:, None], size, axis=1)
         for name, rows in (("independent", independent), ("repeated", repeated)):
             g = _flat_grads(model, x[rows], y[rows])
             found[name].append(correction * float(np.mean(np.sum((g - full) ** 2, axis=1))))
@@ -207,8 +209,8 @@ def _judge_noise(rows):
             "A mini-batch gradient is a noisy estimate of the full-batch gradient, and the noise shrinks as the "
             "batch grows: its variance E‖g_B − g‖² falls like 1/B.")
 def gradient_noise(ctx):
-    seeds, draws = ctx.seeds(section="digits"), ctx.pick(*DRAWS)
-    found = {seed: _noise_seed(seed, draws) for seed in ctx.progress(seeds, "seeds")}
+    seeds, draw_count = ctx.seeds(section="digits"), ctx.pick(*DRAWS)
+    found = {seed: _noise_seed(seed, draw_count) for seed in ctx.progress(seeds, "seeds")}
     rows = [_noise_row(seed, f["independent"]) for seed, f in found.items()]
     verdict, because = _judge_noise(rows)
     control_rows = [_noise_row(seed, f["repeated"]) for seed, f in found.items()]
@@ -232,14 +234,14 @@ def gradient_noise(ctx):
     fig.tight_layout()
     return Result(
         method=(f"The digits 64→32→10 ReLU MLP at each seed's initial weights (float64), cross-entropy. The full "
-                f"gradient g over the training split; for B ∈ {NOISE_SIZES}, {draws} mini-batches drawn without "
+                f"gradient g over the training split; for B ∈ {NOISE_SIZES}, {draw_count} mini-batches drawn without "
                 "replacement, each one's gradient g_B, and the mean of ‖g_B − g‖² times (N − 1)/(N − B), the "
                 "correction for sampling without replacement; then the slope of its log against log B."),
         numbers={"slope_mean": float(np.mean([r["log-log slope"] for r in rows])),
                  "control_slope_mean": float(np.mean([r["log-log slope"] for r in control_rows]))},
         verdict=verdict, because=because, table=rows + [spread_row(rows)],
         figures=[ctx.figure(fig, "noise")], seeds=seeds,
-        settings=(f"batch sizes, {draws} draws ({DRAWS[0]} in --quick, {DRAWS[1]} in full mode) and the slope window "
+        settings=(f"batch sizes, {draw_count} draw_count ({DRAWS[0]} in --quick, {DRAWS[1]} in full mode) and the slope window "
                   "±0.15 fixed a priori; no training, so no "
                   "learning rate."),
         controls=[Control("repeated rows", "each 'batch' is one random row repeated B times: no averaging of "

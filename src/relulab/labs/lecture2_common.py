@@ -12,6 +12,7 @@ import numpy as np
 import relulab
 from .. import nn, optim
 from ..data import digits
+from . import draws
 from .ensemble import StackedMLP
 from .stats import fmt, paired_difference
 
@@ -99,7 +100,7 @@ class Grid:
 def stack(widths, count, init_seed, starts=None, activation=relulab.relu, **kwargs):
     """``count`` MLPs in one StackedMLP (one param group), drawn from ``init_seed``; members with equal
     ``starts[m]`` begin from the same weights (by default each member has its own)."""
-    model = StackedMLP(widths, count, 1, activation=activation, rng=np.random.default_rng(int(init_seed)), **kwargs)
+    model = StackedMLP(widths, count, 1, activation=activation, seed=int(init_seed), **kwargs)
     if starts is not None:
         starts = np.asarray(starts)
         first = np.array([np.flatnonzero(starts == s)[0] for s in starts])
@@ -178,15 +179,17 @@ class MemberBatches:
     """The rows each member sees at each update: epochs of mini-batches (the last one smaller, like a DataLoader
     without drop_last).  Per member, ``order`` is "reshuffle" (a new permutation every epoch, the lecture's
     shuffle), "once" (one random permutation kept for every epoch) or a fixed permutation array (e.g. the rows
-    sorted by label, as a data set may be stored)."""
+    sorted by label, as a data set may be stored).  A "reshuffle" member with seed s sees the batches of PyTorch's
+    ``DataLoader(data, batch_size, shuffle=True, generator=torch.Generator().manual_seed(s))``; a "once" member
+    keeps that loader's first epoch."""
 
     def __init__(self, n, batch_size, orders, seeds):
         self.n, self.batch_size = n, min(int(batch_size), n)
         self.per_epoch = math.ceil(n / self.batch_size)
         self.orders = list(orders)
-        self.rngs = [np.random.default_rng(int(s)) for s in seeds]
-        if len(self.rngs) != len(self.orders):
-            raise ValueError(f"MemberBatches: {len(self.orders)} orders need as many seeds, got {len(self.rngs)}")
+        self.generators = [draws.generator(s) for s in seeds]
+        if len(self.generators) != len(self.orders):
+            raise ValueError(f"MemberBatches: {len(self.orders)} orders need as many seeds, got {len(self.generators)}")
         for order in self.orders:
             if isinstance(order, str) and order not in ("reshuffle", "once"):
                 raise ValueError(f"MemberBatches: order must be 'reshuffle', 'once' or a permutation, got {order!r}")
@@ -195,7 +198,7 @@ class MemberBatches:
     def _draw(self, k, first=False):
         order = self.orders[k]
         if isinstance(order, str):
-            return self.rngs[k].permutation(self.n) if first or order == "reshuffle" else self.perm[k]
+            return draws.epoch_order(self.generators[k], self.n) if first or order == "reshuffle" else self.perm[k]
         return np.asarray(order)
 
     def rows(self, step):

@@ -6,6 +6,7 @@ import relulab
 from .. import nn
 from ..analysis import Objective, classify, escape_saddle, find_critical_point, minimum_ratio_study
 from ..analysis.study import MinimumRatioStudy, sine_task
+from . import draws
 from .framework import Control, Result, experiment
 from .stats import fmt, mean_std, seed_verdict
 
@@ -64,7 +65,7 @@ def _judge_saddle(rows):
             "(mixed signs); at a saddle, a step along an eigenvector with λ < 0 lowers the loss.")
 def critical_points(ctx):
     obj, seeds = _two_layer_linear(), ctx.seeds()
-    starts = [float(np.random.default_rng(s).uniform(0.2, 1.5)) for s in seeds]
+    starts = [float(draws.uniform(draws.generator(s), 0.2, 1.5, 1)[0]) for s in seeds]
     trials = [_saddle_trial(obj, a) for a in ctx.progress(starts, "seeds")]
     rows = [{"seed": s, **t[3]} for s, t in zip(seeds, trials)]
     verdict, because = _judge_saddle(rows)
@@ -72,7 +73,7 @@ def critical_points(ctx):
     control = Control("convex bowl", "the same search, classification and escape on L = (w1 − 1)² + (w2 + 1)², "
                       "whose only critical point is a minimum", *_judge_saddle(control_rows))
     # A generic start reaches the valley w1·w2 = 1 instead: flat along the valley, so one eigenvalue is 0.
-    valley = classify(obj, theta=find_critical_point(obj, theta=ctx.rng().uniform(0.2, 1.5, 2), train_steps=3000,
+    valley = classify(obj, theta=find_critical_point(obj, theta=draws.uniform(draws.generator(ctx.seed), 0.2, 1.5, 2), train_steps=3000,
                                                      lr=0.05).theta)
     search, saddle, escape, _ = trials[0]
     fig = _saddle_figure(obj, saddle, valley, escape)

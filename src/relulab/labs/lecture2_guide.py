@@ -11,6 +11,7 @@ import relulab
 from .. import nn
 from ..analysis import Budget, diagnose
 from ..autograd import grad
+from . import draws
 from .ensemble import member_mse
 from .framework import Control, Result, experiment
 from .criteria import combine, holds_on_seeds
@@ -102,8 +103,9 @@ def _deep_copy(shallow, depth, eps=1e-3):
     sigmoid's linear range; every further layer (W = 4I, b = −2) keeps the pre-activation ε(h − ½) to O(ε³); the
     output layer undoes the scale.  The lecture's argument made concrete: the extra layers can pass the shallow
     net's features through, so the deep net can reach whatever the shallow one reaches."""
-    w1, b1 = shallow[0].weight.detach().numpy(), shallow[0].bias.detach().numpy()
-    c, d = shallow[2].weight.detach().numpy(), shallow[2].bias.detach().numpy()
+    # float64 before the arithmetic: the output bias is about −2·Σc/ε, where float32 would round away ~1e-4
+    w1, b1, c, d = (p.detach().numpy().astype(np.float64)
+                    for p in (shallow[0].weight, shallow[0].bias, shallow[2].weight, shallow[2].bias))
     width = w1.shape[0]
     layers = [(w1, b1), (eps * np.eye(width), -0.5 * eps * np.ones(width))]
     layers += [(4 * np.eye(width), -2 * np.ones(width))] * (depth - 2)
@@ -353,11 +355,11 @@ def _minima(seeds):
     be a loss with one minimum: one bump, no noise and evenly spaced x.  (The first quick runs showed why: far
     from the bump, L(w) traces the density of the x's, so noise or random x's alone make shallow minima there.)"""
     data, starts = [], []
+    generators = [draws.generator(seed) for seed in seeds]  # the real run's starts, then the control's
     for bumps, noise, even in ((BUMPS, 0.05, False), (BUMPS[:1], 0.0, True)):
-        for seed in seeds:
-            rng = np.random.default_rng(seed)
-            data.append(_bump_data(rng, bumps, noise=noise, even=even))
-            starts.append(rng.uniform(-4, 4, STARTS))
+        for seed, gen in zip(seeds, generators):
+            data.append(_bump_data(np.random.default_rng(seed), bumps, noise=noise, even=even))
+            starts.append(draws.uniform(gen, -4, 4, STARTS))
     x, y = np.stack([d[0] for d in data]), np.stack([d[1] for d in data])
     ends, loss, g, h = _descend(x, y, np.stack(starts))
     grid = np.linspace(-6, 6, 4001)

@@ -9,6 +9,7 @@ import relulab
 from relulab.optim import SGD, lr_scheduler
 from relulab.optim.optimizer import Optimizer
 
+from . import draws
 from .criteria import beats, combine, holds_on_seeds
 from .descent import contour_with_paths, descend, first_below, pyplot, step_lengths
 from .ensemble import StackedMLP, member_mse
@@ -40,10 +41,10 @@ def saddle_numpy(x, y):
     return 0.5 * SADDLE_KAPPA * x ** 2 + 0.25 * (y ** 2 - 1) ** 2
 
 
-def saddle_starts(rng, count):
+def saddle_starts(gen, count):
     """Starts in the sharp valley's wall, just off the saddle's stable line y = 0."""
-    x = rng.uniform(0.5, 1.0, count) * rng.choice([-1.0, 1.0], count)
-    y = rng.uniform(0.002, 0.02, count) * rng.choice([-1.0, 1.0], count)
+    x = draws.uniform(gen, 0.5, 1.0, count) * draws.signs(gen, count)
+    y = draws.uniform(gen, 0.002, 0.02, count) * draws.signs(gen, count)
     return np.stack([x, y], 1)
 
 
@@ -76,7 +77,7 @@ def _judge_momentum(rows):
             "saddle point in fewer steps than plain gradient descent, each with its best learning rate.")
 def momentum(ctx):
     seeds = ctx.seeds()
-    starts = np.stack([saddle_starts(np.random.default_rng(s), 2 * STARTS).reshape(2, STARTS, 2) for s in seeds])
+    starts = np.stack([saddle_starts(draws.generator(s), 2 * STARTS).reshape(2, STARTS, 2) for s in seeds])
     arms = {}
     for name, lam in ctx.progress([("GD", 0.0), ("momentum", MOMENTUM)], "arms"):
         arms[name] = _saddle_arm(lam, seeds, starts)
@@ -140,11 +141,10 @@ CONV_LR, CONV_STEPS, CONV_DROP, CONV_GAMMA = 0.02, 60, 30, 0.1
 def _trajectory(make_optimizer, seeds, drop):
     """θ_0..θ_T (T + 1, seeds, P) of a 3-8-1 tanh MLP per seed (float64) on its own regression data, full batch;
     with ``drop`` the lr is multiplied by 0.1 after step 30 (StepLR), for either convention."""
-    rng = np.random.default_rng(seeds[0])
     x = np.stack([np.random.default_rng(s).standard_normal((32, 3)) for s in seeds])
     teacher = np.stack([np.random.default_rng(s + 1).standard_normal((3, 1)) for s in seeds])
     y = np.sin(x @ teacher)
-    model = StackedMLP([3, 8, 1], len(seeds), activation=relulab.tanh, rng=rng, dtype=relulab.float64)
+    model = StackedMLP([3, 8, 1], len(seeds), activation=relulab.tanh, seed=seeds[0], dtype=relulab.float64)
     xt, yt = relulab.tensor(x, dtype=relulab.float64), relulab.tensor(y, dtype=relulab.float64)
     optimizer = make_optimizer(model.parameters())
     scheduler = lr_scheduler.StepLR(optimizer, CONV_DROP, CONV_GAMMA) if drop else None

@@ -5,6 +5,7 @@ import numpy as np
 
 import relulab
 from .. import nn
+from . import draws
 from .ensemble import member_mse
 from .framework import Control, Result, experiment
 from .criteria import combine, holds_on_seeds
@@ -25,18 +26,19 @@ CONSTRAINT_GRID = (0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)  # "don't constrain t
 
 class MemberDropout(nn.Module):
     """ReLU, then PyTorch's inverted dropout with a probability per member: in training each unit is zeroed with
-    probability p_m and the rest scaled by 1/(1 − p_m); the identity in eval mode."""
+    probability p_m and the rest scaled by 1/(1 − p_m); the identity in eval mode.  The masks are PyTorch's
+    ``torch.rand(h.shape, generator=g) >= p`` with ``g = torch.Generator().manual_seed(seed)``."""
 
     def __init__(self, p, seed):
         super().__init__()
         self.p = np.asarray(p, dtype=np.float32)[:, None, None]
-        self.rng = np.random.default_rng(seed)
+        self.generator = draws.generator(seed)
 
     def forward(self, h):
         h = relulab.relu(h)
         if not self.training or not self.p.any():
             return h
-        keep = self.rng.uniform(size=h.shape) >= self.p
+        keep = draws.rand(self.generator, h.shape) >= self.p
         return h * tensor(keep / (1.0 - self.p))
 
 

@@ -17,7 +17,7 @@ from relulab import nn, optim
 from relulab.data.digits import digits
 from relulab.data.shapes import SHAPE_CLASSES, shapes, shift
 
-from . import stats
+from . import draws, stats
 from .framework import Control, Result, experiment
 from .seedbatch import SeedBatchMLP
 
@@ -109,15 +109,17 @@ def _matched_hidden(inputs, classes, budget):
 
 
 def _train(model, x, y, epochs, seed, augment=None, batch_size=BATCH_SIZE):
-    """Mini-batch Adam on the cross-entropy; the batch order (and augmentation draws) come from ``seed``."""
-    rng = np.random.default_rng(seed)
+    """Mini-batch Adam on the cross-entropy.  The batches are those of ``DataLoader(data, batch_size,
+    shuffle=True, generator=torch.Generator().manual_seed(seed))``; augmentation draws come from a second
+    generator, seeded with ``seed + 1``, so that the loader's stream stays exactly PyTorch's."""
+    gen, augment_gen = draws.generator(seed), draws.generator(seed + 1)
     optimizer = optim.Adam(model.parameters(), lr=LEARNING_RATE)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(epochs):
-        order = rng.permutation(len(x))
+        order = draws.epoch_order(gen, len(x))
         for start in range(0, len(x), batch_size):
             rows = order[start:start + batch_size]
-            batch = augment(x[rows], rng) if augment else x[rows]
+            batch = augment(x[rows], augment_gen) if augment else x[rows]
             loss = loss_fn(model(relulab.tensor(batch)), relulab.tensor(y[rows]))
             optimizer.zero_grad()
             loss.backward()
@@ -171,9 +173,9 @@ def _trained_mlps(ctx, name, hidden):
         model = SeedBatchMLP(flat.shape[1], (hidden,), nn.ReLU, seeds, outputs=classes)
         optimizer = optim.Adam(model.parameters(), lr=LEARNING_RATE)
         loss_fn = nn.CrossEntropyLoss()
-        rngs = [np.random.default_rng(seed) for seed in seeds]
+        generators = [draws.generator(seed) for seed in seeds]
         for _ in range(_epochs(ctx, name)):
-            orders = [rng.permutation(len(x)) for rng in rngs]
+            orders = [draws.epoch_order(gen, len(x)) for gen in generators]
             for start in range(0, len(x), BATCH_SIZE):
                 rows = [order[start:start + BATCH_SIZE] for order in orders]
                 logits = model(relulab.tensor(np.stack([flat[r] for r in rows])))
@@ -616,21 +618,21 @@ SCARCE_PER_CLASS = 20         # "data is scarce": 20 training digits per class
 AUGMENT_MARGIN = 0.02
 
 
-def _random_crop(x, rng, pad=1):
+def _random_crop(x, gen, pad=1):
     """Pad-and-crop as a random shift of up to ``pad`` pixels per image (zero fill): a crop of the zero-padded
-    image at a random offset."""
+    image at a random offset, ``torch.randint(0, 2·pad + 1, (2, n), generator=gen)``."""
     n, h, w = len(x), x.shape[-2], x.shape[-1]
     padded = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(pad, pad), (pad, pad)])
-    dy, dx = rng.integers(0, 2 * pad + 1, size=(2, n))
+    dy, dx = draws.integers(gen, 0, 2 * pad + 1, (2, n))
     rows = (dy[:, None] + np.arange(h))[:, :, None]
     cols = (dx[:, None] + np.arange(w))[:, None, :]
     return padded[np.arange(n)[:, None, None], ..., rows, cols].transpose(0, 3, 1, 2) if x.ndim == 4 else \
         padded[np.arange(n)[:, None, None], rows, cols]
 
 
-def _random_vflip(x, rng):
-    """Turn half the images upside down."""
-    flip = rng.random(len(x)) < 0.5
+def _random_vflip(x, gen):
+    """Turn half the images upside down: those with ``torch.rand(n, generator=gen) < 0.5``."""
+    flip = draws.rand(gen, len(x)) < 0.5
     out = x.copy()
     out[flip] = np.flip(x[flip], axis=-2)
     return out

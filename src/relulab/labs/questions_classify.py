@@ -68,7 +68,7 @@ def output_vector(ctx):
     x, y, _ = _stack_data([m[0] for m in members], lrs)
     xv, _, yv = _stack_data([m[1] for m in members], lrs)
     xt, _, yt = _stack_data([m[2] for m in members], lrs)
-    model = StackedMLP([2, 16, 3], len(members), groups=lrs, rng=np.random.default_rng(seeds[0]))
+    model = StackedMLP([2, 16, 3], len(members), groups=lrs, seed=seeds[0])
     train(model, lambda m: member_cross_entropy(m(x), y), Adam(model.param_groups(VECTOR_LRS)), steps)
     val = _accuracy(model, xv, yv).reshape(lrs, 2, len(seeds))
     test = _accuracy(model, xt, yt).reshape(lrs, 2, len(seeds))
@@ -125,7 +125,7 @@ def _pair_runs(seeds, steps):
     labels = np.stack([np.minimum(d[1], 1) for d in data])            # two classes: blob 0 vs the rest
     y = relulab.tensor(labels)
     first = relulab.tensor((labels == 0).astype(np.float64)[..., None], dtype=relulab.float64)
-    softmax_net = StackedMLP([2, 8, 2], len(seeds), activation=relulab.tanh, rng=np.random.default_rng(seeds[0]),
+    softmax_net = StackedMLP([2, 8, 2], len(seeds), activation=relulab.tanh, seed=seeds[0],
                              dtype=relulab.float64)
     copies = {}
     for name, last_lr in (("last layer at 2η", 2 * PAIR_LR), ("same lr η", PAIR_LR)):
@@ -217,7 +217,7 @@ def _loss_arms(seeds, steps, scale):
     onehot = relulab.tensor(np.eye(3, dtype=np.float32)[labels])
     xv, _, yv = _stack_data([d[1] for d in data], groups)
     xt, _, yt = _stack_data([d[2] for d in data], groups)
-    model = StackedMLP([2, 16, 3], len(seeds), groups=groups, rng=np.random.default_rng(seeds[0]), init_scale=scale)
+    model = StackedMLP([2, 16, 3], len(seeds), groups=groups, seed=seeds[0], init_scale=scale)
     half = len(NET_LRS) * len(seeds)
 
     def losses(m):
@@ -349,7 +349,7 @@ def new_class_shift(ctx):
     lrs = len(SHIFT_LRS)
     arms = [_shift_sets(s, True) for s in seeds] + [_shift_sets([s, 1], False) for s in seeds]
     x, y, _ = _stack_data([a["train"] for a in arms], lrs)
-    model = StackedMLP([SIDE * SIDE, 16, 2], len(arms), groups=lrs, rng=np.random.default_rng(seeds[0]))
+    model = StackedMLP([SIDE * SIDE, 16, 2], len(arms), groups=lrs, seed=seeds[0])
     train(model, lambda m: member_cross_entropy(m(x), y), Adam(model.param_groups(SHIFT_LRS)), steps)
     accuracy = {}
     for name in ("validation", "matched", "swapped"):

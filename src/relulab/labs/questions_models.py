@@ -350,7 +350,7 @@ def _bias_training(tasks, steps):
                               .astype(np.float32))
 
     x, y, xv, yv = (stacked(i) for i in range(4))
-    model = StackedMLP([1, max(BIAS_SIZES), 1], count, groups=len(BIAS_LRS), rng=np.random.default_rng(len(tasks)),
+    model = StackedMLP([1, max(BIAS_SIZES), 1], count, groups=len(BIAS_LRS), seed=len(tasks),
                        hidden_masks=[masks])
     optimizer = Adam(model.param_groups(BIAS_LRS))
     train(model, lambda m: member_mse(m(x), y), optimizer, steps, lr_scheduler.CosineAnnealingLR(optimizer, steps))

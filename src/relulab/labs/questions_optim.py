@@ -11,6 +11,7 @@ from relulab import nn
 from relulab.autograd.functional import hessian
 from relulab.optim import SGD, RMSprop, lr_scheduler
 
+from . import draws
 from .criteria import beats, combine, holds_on_seeds
 from .descent import pyplot
 from .ensemble import StackedMLP, evaluate, member_mse, train
@@ -77,7 +78,7 @@ def _judge_own_lr(rows):
 def per_parameter_lr(ctx):
     seeds = ctx.seeds()
     curvatures = np.stack([np.exp(np.random.default_rng(s).uniform(0, np.log(100), LR_PARAMS)) for s in seeds])
-    starts = np.stack([np.random.default_rng([s, 1]).uniform(0.5, 1.5, LR_PARAMS) for s in seeds])
+    starts = np.stack([draws.uniform(draws.generator(s), 0.5, 1.5, LR_PARAMS) for s in seeds])
     runs = {"param groups": _effective_lrs(curvatures, starts, lambda t: SGD([{"params": [t[0]], "lr": 0.01},
                                                                               {"params": [t[1]], "lr": 0.001}]), True),
             "RMSProp": _effective_lrs(curvatures, starts, lambda t: RMSprop(t, lr=0.01, alpha=0.9), False),
@@ -357,7 +358,7 @@ def _burst_runs(seeds, steps):
 
     (x, y), (xv, yv), (xt, yt) = stacked(0), stacked(1), stacked(2)
     model = StackedMLP([1, 16, 1], len(seeds), groups=groups, activation=relulab.tanh,
-                       rng=np.random.default_rng(seeds[0]))
+                       seed=seeds[0])
     optimizer = RMSprop(model.param_groups(list(BURST_LRS) * 2), alpha=0.99)
     constant, decay = (lambda t: 1.0), (lambda t: 1 / np.sqrt(1 + t / 10))
     scheduler = lr_scheduler.LambdaLR(optimizer, [constant] * len(BURST_LRS) + [decay] * len(BURST_LRS))

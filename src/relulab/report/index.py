@@ -32,7 +32,8 @@ def write_index(root, names=()):
     """Write ``root``/index.html and index.md linking every lab report under ``root``; returns index.html."""
     root = Path(root)
     rows_html, rows_md, total = [], [], []
-    for name, data, problem in _lab_results(root, names):
+    labs = _lab_results(root, names)
+    for name, data, problem in labs:
         if data is None:
             rows_html.append({"lab": html.escape(name), "title": html.escape(problem)})
             rows_md.append({"lab": name, "title": problem})
@@ -49,10 +50,15 @@ def write_index(root, names=()):
                         "seed": data.get("seed", ""), "experiments": len(verdicts), **tally})
     tally = counts(total)
     line = f"{len(total)} experiments: " + ", ".join(f"{n} {v}" for v, n in tally.items())
+    # The labs' one statement of where their random numbers come from, when every report found gives the same.
+    stated = {data.get("randomness", "") for _, data, _ in labs if data is not None}
+    randomness = stated.pop() if len(stated) == 1 else ""
     body = (f"<h1>relulab labs</h1><p>Lecture claims of Hung-yi Lee's ML 2022 (lectures 1–3), each run as an "
             f"experiment with seeds, a criterion fixed before the run and negative controls.</p>"
-            f"<p class=counts>{html.escape(line)}</p>"
+            + (f"<p class=muted>Randomness: {html.escape(randomness)}</p>" if randomness else "")
+            + f"<p class=counts>{html.escape(line)}</p>"
             + table_html(rows_html, raw=("lab", "title")))
-    write_atomic(root / "index.md", f"# relulab labs\n\n{line}\n\n{table_md(rows_md)}")
+    md_randomness = f"*Randomness.* {randomness}\n\n" if randomness else ""
+    write_atomic(root / "index.md", f"# relulab labs\n\n{md_randomness}{line}\n\n{table_md(rows_md)}")
     write_atomic(root / "index.html", page("relulab labs", body))
     return root / "index.html"

@@ -1,6 +1,7 @@
 """Write one lab's report: report.html (figures embedded as base64, no external files), report.md (figures
 linked from figures/), and results.json (every number).  All three carry the same facts per experiment:
-verdict and reason, seeds, settings and how they were chosen, the per-seed table, and the negative controls.
+verdict and reason, seeds, settings and how they were chosen, the per-seed table, and the negative controls; the
+header says once where the lab's random numbers come from.
 Wall-clock fields are kept apart under "timing" so that the rest is identical for a given seed."""
 import base64
 import html
@@ -55,6 +56,7 @@ def _controls_summary(controls):
 def _markdown(results):
     title, exps = results["lab"], results["experiments"]
     md = [f"# {title}\n", f"lab seed {results['seed']}{' (quick mode)' if results['quick'] else ''}\n",
+          *([f"*Randomness.* {results['randomness']}\n"] if results.get("randomness") else []),
           "## Summary\n", f"{len(exps)} experiments: {counts_text(e['verdict'] for e in exps.values())}.\n",
           table_md([{"experiment": f"[{e['title']}](#{key})", "verdict": e["verdict"], "seeds": len(e["seeds"]),
                      "negative controls": _controls_summary(e["controls"])} for key, e in exps.items()])]
@@ -78,6 +80,7 @@ def _html(results, out_dir):
     parts = [f"<h1>{esc(title)}</h1><p class=muted>lab seed {results['seed']}"
              f"{' (quick mode: fewer seeds, smaller sizes)' if results['quick'] else ''} · "
              f"<a href='../index.html'>all labs</a></p>",
+             f"<p class=muted>Randomness: {esc(results['randomness'])}</p>" if results.get("randomness") else "",
              "<h2>Summary</h2><p class=counts>" + f"{len(exps)} experiments: "
              + "".join(f"<span>{badge(v)} {n}</span>" for v, n in tally.items()) + "</p>",
              table_html([{"experiment": f"<a href='#{esc(key)}'>{esc(e['title'])}</a>", "verdict": badge(e["verdict"]),
@@ -108,15 +111,16 @@ def _html(results, out_dir):
     return page(title, "".join(parts))
 
 
-def write_report(out_dir, lab_title, outcomes, seed, quick):
-    """Write results.json, report.md and report.html into ``out_dir`` (each atomically); returns report.html."""
+def write_report(out_dir, lab_title, outcomes, seed, quick, randomness=""):
+    """Write results.json, report.md and report.html into ``out_dir`` (each atomically); returns report.html.
+    ``randomness`` says where the lab's random numbers come from (shown in the header)."""
     out_dir = Path(out_dir)
     experiments = {exp.key: _entry(exp, res) for exp, res, _ in outcomes}
     for key, e in experiments.items():  # validate before writing anything
         missing = [name for name in e["figures"] if not (out_dir / "figures" / name).is_file()]
         if missing:
             raise FileNotFoundError(f"report of {lab_title!r}: experiment {key!r} names missing figures {missing}")
-    results = {"lab": lab_title, "seed": seed, "quick": quick, "experiments": experiments,
+    results = {"lab": lab_title, "seed": seed, "quick": quick, "randomness": randomness, "experiments": experiments,
                "order": list(experiments),  # the lab's order (the JSON's keys are sorted)
                "summary": counts(e["verdict"] for e in experiments.values()),
                "timing": {exp.key: round(seconds, 2) for exp, _, seconds in outcomes}}
