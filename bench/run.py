@@ -32,6 +32,8 @@ WORKLOADS = {
     "hessian": ("exact Hessian, 955-param MLP (torch vectorize=True)", 1.0),
     "hvp": ("one HVP, 955-param MLP", 1.0),
     "getitem": ("Dataset __getitem__ self.x[idx], tensor without grad", 1.5),
+    "rand": ("10**7 float32 uniforms, same values as torch (issue 17)", 2.0),
+    "randn": ("10**7 float32 normals, same values as torch (issue 17)", 2.0),
 }
 RSS_TARGET = {"hw3cnn": 1.5}
 
@@ -128,6 +130,9 @@ def make_step(workload, lib_name):
     from mlp_step import mlp
     if workload == "getitem":
         return _getitem_step(lib)
+    if workload in ("rand", "randn"):
+        draw = getattr(lib, workload)
+        return (lambda: draw(10_000_000)), 1
     spec = {"mlp1": (mlp, (1, 784), 10), "mlp256": (mlp, (256, 784), 10), "mlp4096": (mlp, (4096, 784), 10),
             "mlp8x64": (_mlp8x64, (64, 64), 10), "lenet64": (lenet5, (64, 1, 28, 28), 10),
             "hw3cnn": (hw3_classifier, (32, 3, 128, 128), 11)}[workload]
