@@ -1,4 +1,5 @@
 """Shared test fixtures.  torch is the oracle: with CI=true a missing torch fails the run instead of skipping."""
+import importlib
 import os
 from pathlib import Path
 
@@ -8,15 +9,18 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
-def require_torch():
-    """Import torch for an oracle test; skip locally when absent, fail under CI."""
+def _require(module, why):
+    """Import ``module`` for a test; skip locally when absent, fail under CI=true (the test extra installs it)."""
     try:
-        import torch
+        return importlib.import_module(module)
     except ImportError:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("torch==2.13.0 is the test oracle and must be installed under CI=true")
-        pytest.skip("torch is not installed")
-    return torch
+            pytest.fail(f"{why} and must be installed under CI=true")
+        pytest.skip(f"{module} is not installed")
+
+
+def require_torch():
+    return _require("torch", "torch==2.13.0 is the test oracle")
 
 
 @pytest.fixture
@@ -38,14 +42,7 @@ def hw1_train():
 
 
 def require_numba():
-    """numba accelerates large draws (``relulab[fast]``); the test extra installs it, so CI must have it."""
-    try:
-        import numba
-    except ImportError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("numba (the test extra) must be installed under CI=true")
-        pytest.skip("numba is not installed")
-    return numba
+    return _require("numba", "numba accelerates large draws (relulab[fast]), in the test extra,")
 
 
 @pytest.fixture(params=["numpy", "numba"])

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import relulab.torch as rt
+from conftest import _require
 
 SCRIPTS = Path(__file__).parent / "torch_scripts"
 ENV = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
@@ -41,12 +42,7 @@ def _run(engine, script, args, cwd):
 
 
 def _needs_tensorboard_for_torch():
-    try:
-        import tensorboard  # noqa: F401  (real torch's SummaryWriter needs it)
-    except ImportError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("tensorboard is needed for the PyTorch reference run of hw1_covid.py under CI")
-        pytest.skip("tensorboard is not installed, so real torch cannot run hw1_covid.py")
+    _require("tensorboard", "tensorboard is needed for the PyTorch reference run of hw1_covid.py")
 
 
 def _data(tmp_path, maker):

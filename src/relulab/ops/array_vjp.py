@@ -132,14 +132,7 @@ def _tanh_backward(ctx, gg, out):
 
 @rule(ew.PowScalar)
 def _pow_scalar(ctx, g, out):
-    a, c = ctx.inputs[0]._data, ctx.exponent
-    if c == 0:
-        return (g * 0.0,)
-    if c == 1:
-        return (g,)
-    if c == 2:
-        return (g * (2.0 * a),)
-    return (g * (c * a ** (c - 1)),)
+    return (ew.pow_scalar_grad(g, ctx.inputs[0]._data, ctx.exponent),)
 
 
 @rule(ew.ReLU, ew.LeakyReLU, ew.Hardsigmoid, ew.Clamp, activation.Hardtanh)

@@ -216,15 +216,18 @@ class PowScalar(Function):
         return a ** self.exponent
 
     def backward(self, g, out):
-        (a,) = self.inputs
-        c = self.exponent
-        if c == 0:
-            return (g * 0.0,)
-        if c == 1:
-            return (g,)
-        if c == 2:
-            return (g * (2.0 * a),)
-        return (g * (c * a ** (c - 1)),)
+        return (pow_scalar_grad(g, self.inputs[0], self.exponent),)
+
+
+def pow_scalar_grad(g, a, c):
+    """g · c·a^(c−1), with the exact shortcuts for c = 0, 1, 2; for Tensors and for plain arrays alike."""
+    if c == 0:
+        return g * 0.0
+    if c == 1:
+        return g
+    if c == 2:
+        return g * (2.0 * a)
+    return g * (c * a ** (c - 1))
 
 
 class Neg(Function):
