@@ -7,7 +7,12 @@ from .autograd.tensor import Tensor
 from .random import _generator
 
 
-def _shape(size):
+def _shape(size, keyword=None):
+    """A shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``, as PyTorch accepts all three."""
+    if keyword is not None:
+        if size:
+            raise TypeError("a size was given both positionally and as size=")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     shape = tuple(int(s) for s in size)
@@ -50,16 +55,16 @@ def from_numpy(array):
     return Tensor._make(array)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(xp.zeros(_shape(size), dtype=_float(dtype)), requires_grad)
+def zeros(*dims, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(xp.zeros(_shape(dims, size), dtype=_float(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(xp.ones(_shape(size), dtype=_float(dtype)), requires_grad)
+def ones(*dims, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(xp.ones(_shape(dims, size), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+def empty(*dims, size=None, dtype=None, device=None, requires_grad=False):
+    return zeros(*dims, size=size, dtype=dtype, requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -86,14 +91,14 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     return _finish(xp.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*dims, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform on [0, 1), PyTorch's draws for the same seed."""
-    return _finish(_generator(generator).uniform(0.0, 1.0, _shape(size), _float(dtype)), requires_grad)
+    return _finish(_generator(generator).uniform(0.0, 1.0, _shape(dims, size), _float(dtype)), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*dims, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal, PyTorch's draws for the same seed."""
-    return _finish(_generator(generator).normal(0.0, 1.0, _shape(size), _float(dtype)), requires_grad)
+    return _finish(_generator(generator).normal(0.0, 1.0, _shape(dims, size), _float(dtype)), requires_grad)
 
 
 def normal(mean, std, size=None, *, generator=None, dtype=None, requires_grad=False):
