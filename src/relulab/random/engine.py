@@ -64,7 +64,8 @@ class MT19937:
 
     def set_key_and_position(self, key, left, following):
         if not 1 <= left <= STATE_WORDS:
-            raise RuntimeError(f"Generator.set_state: the engine's 'left' count must be in [1, {STATE_WORDS}], got {left}")
+            raise RuntimeError(f"Generator.set_state: the engine's 'left' count must be in [1, {STATE_WORDS}], "
+                               f"got {left}")
         if not 0 <= following <= STATE_WORDS:
             raise RuntimeError(f"Generator.set_state: the engine's 'next' index must be in [0, {STATE_WORDS}], "
                              f"got {following}")
