@@ -11,15 +11,22 @@ every name here is None and the NumPy path runs.
 import os
 
 COMPILED_MIN = 1 << 16
+SMALL_DRAWS_BEFORE_LOADING = 200  # a program that draws this often pays numba's one-off load (~0.3 s) gladly
 _kernels = False  # not looked up yet; None once numba turns out to be missing
+_small_draws = 0
 
 
 def kernels(n):
-    """The numba kernels for a draw of ``n`` values, or None: numba absent, the draw small, or
-    ``RELULAB_NO_NUMBA`` set.  numba is imported on the first large draw, never by ``import relulab``."""
-    global _kernels
-    if n < COMPILED_MIN or os.environ.get("RELULAB_NO_NUMBA"):
+    """The numba kernels for a draw of ``n`` values, or None: numba absent or ``RELULAB_NO_NUMBA`` set, or numba
+    not loaded yet and neither this draw large nor the program a frequent drawer.  numba is imported on the first
+    large draw (or the 200th small one), never by ``import relulab``."""
+    global _kernels, _small_draws
+    if os.environ.get("RELULAB_NO_NUMBA"):
         return None
+    if _kernels is False and n < COMPILED_MIN:
+        _small_draws += 1
+        if _small_draws < SMALL_DRAWS_BEFORE_LOADING:
+            return None
     if _kernels is False:
         try:
             from . import _numba_kernels as loaded

@@ -9,6 +9,7 @@ import numpy as np
 from . import compiled
 
 STATE_WORDS = 624
+_COMPILED_ENGINE_MIN = 1 << 16  # below this, moving the state in and out of NumPy (~0.1 ms) costs more than it saves
 _INIT_MULTIPLIER = 1812433253
 
 
@@ -38,7 +39,7 @@ class MT19937:
     def uint32(self, n):
         """The next ``n`` words, as uint32."""
         self._fresh = self._fresh and n == 0
-        kernels = compiled.kernels(n)
+        kernels = compiled.kernels(n) if n >= _COMPILED_ENGINE_MIN else None
         if kernels is not None:
             state = self._bits.state
             key = np.array(state["state"]["key"], dtype=np.uint32)
