@@ -20,6 +20,7 @@ from ..nn import Hardsigmoid, ReLU, Sigmoid, Tanh
 from ..serialization import dumps
 from ..train.builders import build_optimizer, build_scheduler
 from ..train.config import resolve
+from ..random import fork_rng
 from ..train.loop import evaluate
 from ..train.session import build_job, pool_split
 from ..utils.data import DataLoader
@@ -154,10 +155,11 @@ class Playground:
         """One point of the live curves: the full training and validation loss (eval mode, as ``evaluate``),
         the mean minibatch gradient norm since the last point, the lr; accuracy for classification."""
         job = self.job
-        point = {"step": self.steps, "train": evaluate(job.model, self._train_eval, job.loss_fn)["loss"],
-                 "valid": evaluate(job.model, job.loaders["valid"], job.loss_fn)["loss"],
-                 "grad_norm": self._grad_sum / self._grad_count if self._grad_count else None, "lr": self.lr,
-                 "accuracy": self.accuracy(self.valid_x, self.valid_y)}
+        with fork_rng():  # watching must not draw from the training's stream (each loader epoch draws a seed)
+            point = {"step": self.steps, "train": evaluate(job.model, self._train_eval, job.loss_fn)["loss"],
+                     "valid": evaluate(job.model, job.loaders["valid"], job.loss_fn)["loss"],
+                     "grad_norm": self._grad_sum / self._grad_count if self._grad_count else None, "lr": self.lr,
+                     "accuracy": self.accuracy(self.valid_x, self.valid_y)}
         self._grad_sum, self._grad_count = 0.0, 0
         if self.curve["step"] and self.curve["step"][-1] == self.steps:
             for key in self.curve:  # the same step again (after escape or θ = 0): replace it
