@@ -277,3 +277,13 @@ def test_large_draws_on_both_paths(torch, draw_path, np_dtype, name):
                            rl.empty(n, dtype=np_dtype).normal_(0.5, 3.0).numpy())
     assert_array_equal(torch.randperm(100_000).numpy(), rl.randperm(100_000).numpy())
     assert_array_equal(torch.get_rng_state().numpy(), rl.get_rng_state().numpy())
+
+
+def test_random_bound_forms_match(torch):
+    """random_(to), random_(to=...), random_(from, to) and random_(from=...) as PyTorch reads them."""
+    _pair(torch, 41)
+    for kwargs in ({"to": 5}, {"from": 3, "to": 40}):
+        assert_array_equal(torch.zeros(9, dtype=torch.int64).random_(**kwargs).numpy(),
+                           rl.zeros(9, dtype=np.int64).random_(**kwargs).numpy())
+    assert_array_equal(torch.zeros(9, dtype=torch.int64).random_(7).numpy(),
+                       rl.zeros(9, dtype=np.int64).random_(7).numpy())

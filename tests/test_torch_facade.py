@@ -35,15 +35,18 @@ def test_cuda_backends_and_accelerator_answer_none():
         rt.cuda.current_device()
 
 
-def test_cuda_seeding_seeds_the_cpu_generator():
-    rt.cuda.manual_seed_all(7)
-    a = rt.randn(4)
-    rt.manual_seed(7)
-    b = rt.randn(4)
-    rt.cuda.manual_seed(7)
-    c = rt.randn(4)
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
-    np.testing.assert_array_equal(a.numpy(), c.numpy())
+def test_cuda_seeding_leaves_the_cpu_stream_as_pytorch_does(torch):
+    draws = []
+    for lib in (torch, rt):
+        lib.manual_seed(7)
+        first = lib.randn(4).numpy()
+        lib.cuda.manual_seed_all(7)  # no CUDA: PyTorch only queues it; the CPU stream goes on
+        lib.cuda.manual_seed(8)
+        draws.append((first, lib.randn(4).numpy()))
+    np.testing.assert_array_equal(draws[0][0], draws[1][0])
+    np.testing.assert_array_equal(draws[0][1], draws[1][1])
+    assert not np.array_equal(draws[1][0], draws[1][1])  # the second draw did continue, not restart
+    assert rt.cuda.initial_seed() == 8
 
 
 def test_devices(torch):

@@ -417,8 +417,9 @@ class Tensor:
         if kwargs:
             raise TypeError(f"random_: unexpected keyword arguments {sorted(kwargs)}")
         gen = self._rng(generator)
-        if from_ is None:
+        if from_ is None and to is None:
             return self._inplace("random_", self._draw(lambda shape, _: gen.random(shape, self.dtype)))
+        from_ = 0 if from_ is None else from_
         low, high = (0, from_) if to is None else (from_, to)
         if not int(low) < int(high):
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")

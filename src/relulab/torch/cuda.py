@@ -1,5 +1,5 @@
-"""``torch.cuda`` on a machine without CUDA: nothing is available, and seeding seeds the CPU generator, so a
-script's ``same_seed()`` (``torch.cuda.manual_seed_all(seed)``) still makes its run reproducible."""
+"""``torch.cuda`` on a machine without CUDA: nothing is available, and seeding leaves the CPU generator alone, as
+in PyTorch (which only queues the seed for a CUDA that never starts), so a script's CPU draws stay PyTorch's."""
 from .. import random as _random
 from ..autograd.tensor_meta import check_cpu
 from ._missing import missing_in
@@ -17,22 +17,28 @@ def is_initialized():
     return False
 
 
+_queued_seed = [None]  # what torch.cuda.initial_seed() would report once CUDA started
+
+
 def manual_seed(seed):
-    _random.manual_seed(seed)
+    _queued_seed[0] = int(seed) % (1 << 64)
 
 
 manual_seed_all = manual_seed
 
 
 def seed():
-    _random.seed()
+    _queued_seed[0] = _random.Generator().seed()
 
 
 seed_all = seed
 
 
 def initial_seed():
-    return _random.initial_seed()
+    """The queued seed; like PyTorch without CUDA, there is no CUDA generator to ask otherwise."""
+    if _queued_seed[0] is None:
+        raise RuntimeError("torch.cuda.initial_seed: CUDA is not available on this machine (relulab runs on the CPU)")
+    return _queued_seed[0]
 
 
 def empty_cache():
