@@ -287,3 +287,11 @@ def test_random_bound_forms_match(torch):
                            rl.zeros(9, dtype=np.int64).random_(**kwargs).numpy())
     assert_array_equal(torch.zeros(9, dtype=torch.int64).random_(7).numpy(),
                        rl.zeros(9, dtype=np.int64).random_(7).numpy())
+    for name in ("int64", "int32", "int8", "uint8", "float32", "float64"):  # to=None: up to the dtype's max
+        assert_array_equal(torch.zeros(9, dtype=getattr(torch, name)).random_(3, None).numpy(),
+                           rl.zeros(9, dtype=np.dtype(name)).random_(3, None).numpy(), err_msg=name)
+    for low in (-2 ** 63, 10 ** 12):  # from int64's lowest: every 64-bit pattern
+        assert_array_equal(torch.zeros(9, dtype=torch.int64).random_(low, None).numpy(),
+                           rl.zeros(9, dtype=np.int64).random_(low, None).numpy())
+    with pytest.raises(TypeError, match="random_"):
+        rl.zeros(3, dtype=np.int64).random_(**{"from": 3})

@@ -410,17 +410,25 @@ class Tensor:
         return self._inplace("normal_", self._draw(lambda shape, contiguous: gen.normal(mean, std, shape, dtype,
                                                                                         contiguous)))
 
-    def random_(self, from_=None, to=None, *, generator=None, **kwargs):
-        """Integers: [0, max] of the dtype with no bounds, [0, from_) with one, [from_, to) with two."""
+    def random_(self, *bounds, generator=None, **kwargs):
+        """PyTorch's three forms: ``random_()`` ([0, max] of the dtype), ``random_(to)`` ([0, to)) and
+        ``random_(from, to)`` ([from, to)); ``to=None`` reaches up to the dtype's max."""
         self._check_inplace("random_")
-        from_ = kwargs.pop("from", from_)
-        if kwargs:
-            raise TypeError(f"random_: unexpected keyword arguments {sorted(kwargs)}")
+        unknown = set(kwargs) - {"from", "to"}
+        if (unknown or len(bounds) > 2 or (len(bounds) == 2 and kwargs) or (len(bounds) == 1 and "to" in kwargs)
+                or ("from" in kwargs and "to" not in kwargs)):
+            raise TypeError(f"random_: expected random_(), random_(to) or random_(from, to), got positional "
+                            f"{bounds} and keywords {sorted(kwargs)}")
+        if len(bounds) == 1 and "from" not in kwargs:
+            low, high = 0, bounds[0]
+        else:
+            low, high = bounds if len(bounds) == 2 else (kwargs.get("from", bounds[0] if bounds else 0),
+                                                         kwargs.get("to"))
         gen = self._rng(generator)
-        if from_ is None and to is None:
+        if not bounds and not kwargs:
             return self._inplace("random_", self._draw(lambda shape, _: gen.random(shape, self.dtype)))
-        from_ = 0 if from_ is None else from_
-        low, high = (0, from_) if to is None else (from_, to)
+        if high is None:
+            return self._inplace("random_", self._draw(lambda shape, _: gen.random_from(low, shape, self.dtype)))
         if not int(low) < int(high):
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
         return self._inplace("random_", self._draw(lambda shape, _: gen.randint(low, high, shape, self.dtype)))

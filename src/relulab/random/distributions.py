@@ -211,9 +211,16 @@ def random_full(engine, n, dtype):
     return (words % np.uint64(modulus)).astype(dtype)
 
 
-def random_full_64bit(engine, n, dtype):
-    """``random_(-2**63, None)``: a whole 64-bit word reinterpreted as int64."""
-    return engine.uint64(n).view(np.int64).astype(dtype)
+def random_from(engine, low, n, dtype):
+    """``random_(from=low)`` with no ``to``: [low, max], max being the dtype's largest integer (2**digits for
+    floats); from -2**63 a whole 64-bit word reinterpreted as int64."""
+    if low == -(1 << 63):
+        return engine.uint64(n).view(np.int64).astype(dtype)
+    dtype = np.dtype(dtype)
+    top = (1 << (np.finfo(dtype).nmant + 1)) if dtype.kind == "f" else int(np.iinfo(dtype).max)
+    if low > top:
+        raise RuntimeError(f"random_ expects 'from' to be at most {top} for dtype {dtype}, but got from={low}")
+    return random_from_to(engine, low, top + 1, n, dtype)
 
 
 def randperm(engine, n):

@@ -132,6 +132,10 @@ class Generator:
         """``random_()`` with no bounds."""
         return _shaped(distributions.random_full(self.engine, _count(shape), dtype), shape)
 
+    def random_from(self, low, shape, dtype=np.int64):
+        """``random_(from=low)``: [low, the dtype's max]; from -2**63, every 64-bit pattern."""
+        return _shaped(distributions.random_from(self.engine, int(low), _count(shape), dtype), shape)
+
     def randperm(self, n):
         return distributions.randperm(self.engine, int(n))
 
