@@ -7,20 +7,21 @@ interleaved, best of several rounds.  Where the bare NumPy step is itself slower
 
     python bench/step_floor.py [--rounds 5]
 
-Everything runs on one thread (NumPy's BLAS too), as bench/run.py's 1-thread rows.  The LeNet floor is a plain
-im2col/col2im written for clarity; relulab's own convolution is faster than it, so for LeNet it bounds nothing.
+Each case runs at 1 and 2 threads (``--threads``), as bench/run.py's rows: torch.set_num_threads for PyTorch, and
+threadpoolctl's limit on NumPy's BLAS for the floor and relulab (NumPy's own loops are single-threaded either way).
+
+The LeNet floor is a plain im2col/col2im written for clarity; relulab's own convolution is faster than it, so it
+bounds nothing by itself.  A firmer bound for any NumPy convolution by im2col is the "GEMMs only" column: the step's
+matrix products alone, on operands unfolded beforehand (no im2col copy, no col2im, no pooling or activations).  Where
+that alone exceeds the target times PyTorch's whole step, the target is out of an im2col NumPy step's reach.
 """
 import argparse
-import os
 import time
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before NumPy loads its BLAS
-    os.environ.setdefault(_var, "1")
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-import numpy as np  # noqa: E402
-from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
-
-from harness import sgd_step  # noqa: E402
+from harness import sgd_step
 
 LR = np.float32(0.01)
 
@@ -117,6 +118,36 @@ def lenet_step(params, x, y):
         p -= LR * grad
 
 
+def lenet_gemm_operands(params, x):
+    """The operands of every matrix product in one LeNet-5 step, built once: (a, b) pairs for ``a @ b``."""
+    c1w, _, c2w, _, f1w, _, f2w, _, f3w, _ = params
+    n = len(x)
+    rng = np.random.default_rng(1)
+
+    def rand(*shape):
+        return rng.normal(size=shape).astype(np.float32)
+
+    pairs = []
+    for w, positions in ((c1w, 28 * 28), (c2w, 10 * 10)):
+        f, k = w.shape[0], w[0].size
+        cols = rand(n * positions, k)                        # unfolded input, (N·L, C·kh·kw)
+        g = rand(n * positions, f)                           # output gradient, (N·L, F)
+        pairs += [(cols, w.reshape(f, -1).T.copy()),          # forward
+                  (g.T.copy(), cols)]                        # weight gradient
+        if w is c2w:                                         # conv1's input needs no gradient
+            pairs.append((g, w.reshape(f, -1).copy()))       # input gradient (columns, before col2im)
+    for w in (f1w, f2w, f3w):
+        out_features, in_features = w.shape
+        h, g = rand(n, in_features), rand(n, out_features)
+        pairs += [(h, w.T.copy()), (g.T.copy(), h), (g, w)]
+    return pairs
+
+
+def lenet_gemms(pairs):
+    for a, b in pairs:
+        a @ b
+
+
 def _best(fn, repeats, rounds):
     return min(min(_timed(fn) for _ in range(repeats)) for _ in range(rounds))
 
@@ -130,34 +161,48 @@ def _timed(fn):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     args = parser.parse_args(argv)
     import torch
+    from threadpoolctl import threadpool_limits
 
     import relulab
     from cnn_step import lenet5
     from mlp_step import mlp
-    torch.set_num_threads(1)
     cases = [("MLP 784-256-10, batch 256", mlp, (256, 784), mlp_step, 50),
              ("MLP 784-256-10, batch 4096", mlp, (4096, 784), mlp_step, 10),
              ("LeNet-5, batch 64 of 1x28x28", lenet5, (64, 1, 28, 28), lenet_step, 20)]
-    print(f"{'float32 train step (1 thread)':32}{'NumPy floor':>12}{'relulab':>10}{'torch':>10}"
-          f"{'floor/torch':>13}{'relulab/torch':>15}")
-    for title, build, shape, bare, repeats in cases:
-        rng = np.random.default_rng(0)
-        weights = [rng.uniform(-0.05, 0.05, tuple(p.shape)).astype(np.float32) for p in build(relulab.nn).parameters()]
-        x = rng.normal(size=shape).astype(np.float32)
-        y = rng.integers(0, 10, shape[0]).astype(np.int64)
-        params = [w.copy() for w in weights]
-        steps = {"floor": lambda: bare(params, x, y),
-                 "relulab": sgd_step(relulab, build(relulab.nn), weights, x, y),
-                 "torch": sgd_step(torch, build(torch.nn), weights, x, y)}
-        best = {name: float("inf") for name in steps}
-        for _ in range(args.rounds):  # interleaved
-            for name, step in steps.items():
-                best[name] = min(best[name], _best(step, repeats, 1))
-        print(f"{title:32}{best['floor'] * 1e3:>10.2f}ms{best['relulab'] * 1e3:>8.2f}ms{best['torch'] * 1e3:>8.2f}ms"
-              f"{best['floor'] / best['torch']:>12.2f}x{best['relulab'] / best['torch']:>14.2f}x")
+    print(f"{'float32 train step':32}{'threads':>8}{'NumPy floor':>12}{'GEMMs only':>12}{'relulab':>10}{'torch':>10}"
+          f"{'floor/torch':>13}{'GEMMs/torch':>13}{'relulab/torch':>15}")
+    for threads in (int(t) for t in args.threads.split(",")):
+        torch.set_num_threads(threads)
+        with threadpool_limits(limits=threads, user_api="blas"):
+            for title, build, shape, bare, repeats in cases:
+                _floor_row(title, build, shape, bare, repeats, threads, args.rounds, relulab, torch)
 
+
+def _floor_row(title, build, shape, bare, repeats, threads, rounds, relulab, torch):
+    from cnn_step import lenet5
+    rng = np.random.default_rng(0)
+    weights = [rng.uniform(-0.05, 0.05, tuple(p.shape)).astype(np.float32) for p in build(relulab.nn).parameters()]
+    x = rng.normal(size=shape).astype(np.float32)
+    y = rng.integers(0, 10, shape[0]).astype(np.int64)
+    params = [w.copy() for w in weights]
+    steps = {"floor": lambda: bare(params, x, y),
+             "relulab": sgd_step(relulab, build(relulab.nn), weights, x, y),
+             "torch": sgd_step(torch, build(torch.nn), weights, x, y)}
+    if build is lenet5:
+        pairs = lenet_gemm_operands(params, x)
+        steps["gemms"] = lambda: lenet_gemms(pairs)
+    best = {name: float("inf") for name in steps}
+    for _ in range(rounds):  # interleaved
+        for name, step in steps.items():
+            best[name] = min(best[name], _best(step, repeats, 1))
+    gemms = best.get("gemms")
+    gemm_cells = (f"{gemms * 1e3:>10.2f}ms", f"{gemms / best['torch']:>12.2f}x") if gemms else (f"{'-':>12}", f"{'-':>13}")
+    print(f"{title:32}{threads:>8}{best['floor'] * 1e3:>10.2f}ms{gemm_cells[0]}{best['relulab'] * 1e3:>8.2f}ms"
+          f"{best['torch'] * 1e3:>8.2f}ms{best['floor'] / best['torch']:>12.2f}x{gemm_cells[1]}"
+          f"{best['relulab'] / best['torch']:>14.2f}x")
 
 if __name__ == "__main__":
     main()

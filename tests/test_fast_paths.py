@@ -39,6 +39,65 @@ def test_chunked_conv_finite_differences(tiny_chunks):
     gradgradcheck(fn, x, w)
 
 
+def _kept_cols_spy(monkeypatch):
+    """Record, for every weight-gradient product, whether it reused the forward's unfolded buffer."""
+    reused = []
+    original = conv_ops.Conv2dWeightGrad.forward
+
+    def forward(self, x, g):
+        reused.append(self.cols is not None)
+        out = original(self, x, g)
+        assert self.cols is None  # used once, never held by a recorded node
+        return out
+    monkeypatch.setattr(conv_ops.Conv2dWeightGrad, "forward", forward)
+    return reused
+
+
+@pytest.mark.parametrize("c,o,k,stride,groups", [(2, 3, 3, 1, 1), (8, 4, 3, 2, 2), (4, 6, 1, 1, 2)])
+def test_small_conv_reuses_its_unfolded_input_and_matches_torch_to_second_order(torch, monkeypatch, c, o, k,
+                                                                                 stride, groups):
+    reused = _kept_cols_spy(monkeypatch)
+    x, w = smooth((3, c, 6, 5), seed=1), smooth((o, c // groups, k, k), seed=2)
+    check_op(lambda a, b: relulab.nn.functional.conv2d(a, b, stride=stride, padding=1, groups=groups),
+             lambda a, b: torch.nn.functional.conv2d(a, b, stride=stride, padding=1, groups=groups), x, w)
+    assert True in reused  # the first backward took the kept buffer
+
+
+def test_kept_unfolded_input_is_dropped_by_backward_and_rebuilt_when_retained(monkeypatch):
+    reused = _kept_cols_spy(monkeypatch)
+    x = relulab.tensor(smooth((2, 3, 6, 6), seed=5), requires_grad=True)
+    w = relulab.tensor(smooth((4, 3, 3, 3), seed=6), requires_grad=True)
+    y = relulab.nn.functional.conv2d(x, w)
+    node = y._ctx
+    assert node.kept_cols is not None
+    (y * y).sum().backward(retain_graph=True)
+    assert node.kept_cols is None  # nothing large outlives the backward that used it
+    first = w.grad.numpy().copy()
+    w.grad = None
+    (y * y).sum().backward()
+    assert reused == [True, False]
+    np.testing.assert_allclose(w.grad.numpy(), first, rtol=1e-13)
+
+
+def test_large_or_chunked_conv_keeps_nothing(tiny_chunks, monkeypatch):
+    reused = _kept_cols_spy(monkeypatch)
+    x = relulab.tensor(smooth((3, 2, 5, 5), seed=7), requires_grad=True)
+    w = relulab.tensor(smooth((3, 2, 3, 3), seed=8), requires_grad=True)
+    y = relulab.nn.functional.conv2d(x, w)
+    assert y._ctx.kept_cols is None
+    y.sum().backward()
+    assert reused == [False]
+
+
+def test_conv_input_changed_in_place_after_forward_is_refused():
+    x = relulab.tensor(smooth((2, 3, 6, 6), seed=9))
+    w = relulab.tensor(smooth((4, 3, 3, 3), seed=10), requires_grad=True)
+    y = relulab.nn.functional.conv2d(x, w)
+    x.add_(1.0)  # the kept buffer would be stale: the version check must catch it first
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
 def test_conv_of_an_empty_batch_has_zero_weight_gradient():
     x = relulab.zeros(0, 8, 5, 5, dtype=relulab.float64)
     w = relulab.tensor(smooth((3, 8, 3, 3)), requires_grad=True)

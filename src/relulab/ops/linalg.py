@@ -89,8 +89,9 @@ class Linear(Function):
         gw = None
         if w.requires_grad:
             x2 = x._data.reshape(-1, x.shape[-1])
-            # Over many rows, (xᵀg)ᵀ is several times faster than gᵀx in OpenBLAS (same dot products).
-            gw = xp.ascontiguousarray(_matmul(x2.T, g2).T) if g2.shape[0] >= 256 else _matmul(g2.T, x2)
+            # gᵀx straight into W's layout: (xᵀg)ᵀ runs the GEMM as fast on OpenBLAS 0.3.31 but then needs a
+            # transposing copy that cost up to as much again (bench/step_floor.py's MLP rows).
+            gw = _matmul(g2.T, x2)
         grads = (Tensor._make(_matmul(g, w._data)) if x.requires_grad else None,
                  None if gw is None else Tensor._make(gw))
         if len(self.inputs) == 3:
