@@ -227,3 +227,24 @@ def test_linear_first_order_array_backward_matches_torch(torch, x_shape, bias):
     check_op(lambda *t: relulab.nn.functional.linear(*t), lambda *t: torch.nn.functional.linear(*t), *arrays,
              double_backward=False)
     check_op(lambda *t: relulab.nn.functional.linear(*t), lambda *t: torch.nn.functional.linear(*t), *arrays)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("number", [0.01, 3, -2.5e38])
+def test_number_operand_fast_path_gives_the_ops_values_and_dtype(dtype, number):
+    a = relulab.tensor(smooth((4, 3), seed=11).astype(dtype))
+    with relulab.no_grad():
+        fast = [number * a, a * number, a + number, number + a, a - number, number - a]
+    recorded = relulab.tensor(a.numpy(), requires_grad=True)  # takes the ops: the same numbers, with a graph
+    slow = [number * recorded, recorded * number, recorded + number, number + recorded, recorded - number,
+            number - recorded]
+    for f, s in zip(fast, slow):
+        assert f.dtype == s.dtype == a.dtype and not f.requires_grad and s.requires_grad
+        np.testing.assert_array_equal(f.numpy(), s.detach().numpy())
+
+
+def test_number_operand_on_an_integer_or_bool_tensor_keeps_pytorchs_rules():
+    ints = relulab.tensor([1, 2, 3])
+    assert (ints * 0.5).dtype == relulab.float32  # promoted to the default float dtype, not NumPy's float64
+    with pytest.raises(RuntimeError, match="bool tensor is not supported"):
+        relulab.tensor([True, False]) - 1

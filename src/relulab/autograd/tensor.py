@@ -363,7 +363,9 @@ class Tensor:
             check_inplace_result(self, other, op, ufunc is xp.true_divide)
         o = self._arr(other) if alpha == 1 else alpha * self._arr(other)
         data = self._data
-        if data.flags.writeable and xp.result_type(data, o) == data.dtype:
+        # An operand of the tensor's own dtype (an optimizer's update) needs no promotion lookup.
+        same_dtype = getattr(o, "dtype", None) == data.dtype
+        if data.flags.writeable and (same_dtype or xp.result_type(data, o) == data.dtype):
             try:
                 ufunc(data, o, out=data)
             except ValueError:
@@ -377,8 +379,9 @@ class Tensor:
         return self._ufunc_("add_", xp.add, other, alpha)
 
     def sub_(self, other, alpha=1):
-        from ..ops.elementwise import check_sub
-        check_sub(self, other)
+        if self._data.dtype.kind == "b" or not (isinstance(other, Tensor) and other._data.dtype.kind == "f"):
+            from ..ops.elementwise import check_sub  # only a bool operand is refused
+            check_sub(self, other)
         return self._ufunc_("sub_", xp.subtract, other, alpha)
 
     def mul_(self, other):

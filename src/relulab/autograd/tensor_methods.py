@@ -6,17 +6,30 @@ import numpy as np
 from ..backend import xp
 from ..ops import (elementwise as E, index as I, linalg as L, rearrange as A, reduce as R, scan as C, shape as S,
                    sort as O)
+from .grad_mode import is_grad_enabled
 from .tensor import Tensor
 
 
-def _binary(op_cls, check=None):
+def _plain_float_with_number(t, other):
+    """A float tensor that records nothing, with a Python number: the op is one NumPy call (an optimizer's
+    ``p -= lr * p.grad``).  NumPy types the number as the tensor's dtype, PyTorch's rule, so the values are the
+    ones the op would give; 0-d tensors take the op, which keeps the result an array."""
+    return (type(other) in (float, int) and t._data.dtype.kind == "f" and t._data.ndim
+            and not (t.requires_grad and is_grad_enabled()))
+
+
+def _binary(op_cls, ufunc, check=None):
     def method(self, other):
+        if _plain_float_with_number(self, other):
+            return Tensor._make(ufunc(self._data, other))
         if check is not None:
             check(self, other)
         a, b = E.operands(self, other)
         return op_cls().apply(a, b)
 
     def reflected(self, other):
+        if _plain_float_with_number(self, other):
+            return Tensor._make(ufunc(other, self._data))
         if check is not None:
             check(other, self)
         a, b = E.operands(other, self)
@@ -55,9 +68,9 @@ def _compare(ufunc):
     return method
 
 
-Tensor.__add__, Tensor.__radd__ = _binary(E.Add)
-Tensor.__sub__, Tensor.__rsub__ = _binary(E.Sub, E.check_sub)
-Tensor.__mul__, Tensor.__rmul__ = _binary(E.Mul)
+Tensor.__add__, Tensor.__radd__ = _binary(E.Add, xp.add)
+Tensor.__sub__, Tensor.__rsub__ = _binary(E.Sub, xp.subtract, E.check_sub)
+Tensor.__mul__, Tensor.__rmul__ = _binary(E.Mul, xp.multiply)
 Tensor.__truediv__ = lambda self, other: E.true_divide(self, other)
 Tensor.__rtruediv__ = lambda self, other: E.true_divide(other, self)
 Tensor.__pow__ = lambda self, other: E.pow(self, other)
