@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import avx_math, compiled
+from . import avx_math, compiled, libm
 from .capability import cpu_capability, fuses_multiply_add
 from .fma import fma
 
@@ -93,9 +93,9 @@ def _box_muller_scalar(u, mean, std, out, dtype):
     """NormalFill16 compiled as scalar code: libm log, cos and sin in ``dtype`` (float64, or float32 off AVX2)."""
     first, second = u[:, :8], u[:, 8:]
     if dtype == np.float64:
-        radius = np.sqrt(-2.0 * np.log(1.0 - first))
+        radius = np.sqrt(-2.0 * libm.log(1.0 - first))
         theta = 2.0 * math.pi * second
-        cos, sin = np.cos(theta), np.sin(theta)
+        cos, sin = libm.cos(theta), libm.sin(theta)
     else:
         # float32 libm (logf, cosf, sinf) evaluated in float64 and rounded: glibc is within an ulp of this
         radius = np.sqrt(np.float32(-2) * np.log(np.float32(1) - first, dtype=np.float64).astype(np.float32))
@@ -117,7 +117,7 @@ def _affine(z, mean, std, dtype):
 
 def _box_muller_blocks(u, mean, std, dtype):
     out = np.empty_like(u)
-    if dtype == np.float32 and cpu_capability() == "avx2":
+    if dtype == np.float32 and uses_avx2_normals():
         _box_muller_avx2(u, mean, std, out)
     else:
         _box_muller_scalar(u, mean, std, out, dtype)
@@ -143,7 +143,12 @@ def normal_fill(engine, mean, std, n, dtype):
 
 
 def _compiled_normals(math_dtype, n):
-    return math_dtype == np.float32 and cpu_capability() == "avx2" and compiled.kernels(n) is not None
+    return math_dtype == np.float32 and uses_avx2_normals() and compiled.kernels(n) is not None
+
+
+def uses_avx2_normals():
+    """PyTorch's AVX2 and AVX512 builds both draw float32 normals with the AVX2 kernel."""
+    return cpu_capability() in ("avx2", "avx512")
 
 
 def _normal_fill_compiled(engine, mean, std, n, dtype, full):
@@ -170,9 +175,9 @@ def normal_serial(generator, mean, std, n, dtype):
     pairs = (remaining + 1) // 2
     if pairs:
         u = unit_uniform(generator.engine, 2 * pairs, np.float64).reshape(pairs, 2)
-        radius = np.sqrt(-2.0 * np.log1p(-u[:, 1]))
+        radius = np.sqrt(-2.0 * libm.log1p(-u[:, 1]))
         theta = 2.0 * math.pi * u[:, 0]
-        stream = np.stack([radius * np.cos(theta), radius * np.sin(theta)], axis=1).reshape(-1)
+        stream = np.stack([radius * libm.cos(theta), radius * libm.sin(theta)], axis=1).reshape(-1)
         raw[filled:] = stream[:remaining]
         if remaining % 2:
             generator._next_double_normal = float(stream[-1])
@@ -262,7 +267,7 @@ def bernoulli_tensor(engine, p, dtype):
 
 def exponential(engine, rate, n, dtype):
     """``exponential_(λ)``: −1/λ · log1p(−u) with a float64 uniform u."""
-    return ((-1.0 / rate) * np.log1p(-unit_uniform(engine, n, np.float64))).astype(dtype)
+    return ((-1.0 / rate) * libm.log1p(-unit_uniform(engine, n, np.float64))).astype(dtype)
 
 
 def multinomial(engine, probs, n_sample, replacement):
