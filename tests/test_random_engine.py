@@ -180,3 +180,16 @@ def test_compiled_engine_continues_numpys_stream(draw_path):
     ours, theirs = engine._bits.state["state"], reference._bits.state["state"]
     assert ours["pos"] == theirs["pos"]
     np.testing.assert_array_equal(ours["key"], theirs["key"])
+
+
+def test_float64_transcendentals_carry_the_c_librarys_values():
+    """PyTorch's scalar kernels call the C library's log/log1p/cos/sin; relulab.random.libm must give those bits
+    whichever SIMD loops NumPy dispatches on this processor (math.* calls the C library)."""
+    import math
+
+    from relulab.random import libm
+    x = np.random.default_rng(0).uniform(1e-9, 7.0, 4096)
+    for ours, c_library in ((libm.log, math.log), (libm.cos, math.cos), (libm.sin, math.sin)):
+        assert np.array_equal(ours(x), np.array([c_library(v) for v in x]))
+    assert np.array_equal(libm.log1p(-x / 8), np.array([math.log1p(v) for v in -x / 8]))
+    assert libm.log(np.empty(0)).shape == (0,)
