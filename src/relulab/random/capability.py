@@ -1,7 +1,7 @@
 """Which of PyTorch's CPU kernel builds this processor runs, since two random kernels depend on it.
 
 PyTorch compiles its CPU kernels three times (DEFAULT, AVX2, AVX512) and picks one at start-up.  The AVX2 and AVX512
-builds fuse a·b + c into one rounding, and the AVX2 build draws float32 normals with a vectorised log/sin/cos.
+builds fuse a·b + c into one rounding, and both draw float32 normals with the AVX2 kernel's vectorised log/sin/cos.
 ``ATEN_CPU_CAPABILITY`` overrides the choice, as it does for PyTorch.
 """
 import functools
@@ -37,4 +37,9 @@ def cpu_capability():
 
 def fuses_multiply_add():
     """Whether PyTorch's kernels here round x·(to − from) + from once (the FMA builds) or twice."""
+    return cpu_capability() != "default"
+
+
+def uses_avx2_normals():
+    """Whether float32 normals come from the AVX2 Box-Muller kernel: PyTorch's AVX512 build calls it too."""
     return cpu_capability() != "default"

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import avx_math, compiled, libm
-from .capability import cpu_capability, fuses_multiply_add
+from .capability import fuses_multiply_add, uses_avx2_normals
 from .fma import fma
 
 _CHUNK = 1 << 15  # lanes per pass of the vectorised normal kernel: small enough to stay in cache
@@ -90,7 +90,7 @@ def _box_muller_avx2(u, mean, std, out):
 
 
 def _box_muller_scalar(u, mean, std, out, dtype):
-    """NormalFill16 compiled as scalar code: libm log, cos and sin in ``dtype`` (float64, or float32 off AVX2)."""
+    """NormalFill16 compiled as scalar code: libm log, cos and sin in ``dtype`` (float64, or float32 in the DEFAULT build)."""
     first, second = u[:, :8], u[:, 8:]
     if dtype == np.float64:
         radius = np.sqrt(-2.0 * libm.log(1.0 - first))
@@ -145,10 +145,6 @@ def normal_fill(engine, mean, std, n, dtype):
 def _compiled_normals(math_dtype, n):
     return math_dtype == np.float32 and uses_avx2_normals() and compiled.kernels(n) is not None
 
-
-def uses_avx2_normals():
-    """PyTorch's AVX2 and AVX512 builds both draw float32 normals with the AVX2 kernel."""
-    return cpu_capability() in ("avx2", "avx512")
 
 
 def _normal_fill_compiled(engine, mean, std, n, dtype, full):
